@@ -1,0 +1,1 @@
+"""Presentation helpers shared by the chapter notebooks: figure theme, tables, results, scorecard."""

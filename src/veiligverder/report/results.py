@@ -1,0 +1,107 @@
+"""The results registry: every number a chapter computes, by its CONTRACT §4 id.
+
+Each chapter notebook records its results in a fragment (``OUT/.work/fragments/<chapter>.json``);
+the pipeline merges the fragments into ``results.json`` with a ``_meta`` entry. Chapters that
+summarise others (landing page, conclusion, scorecard) read the merged fragments back.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FRAGMENTS = Path(".work") / "fragments"
+
+
+class ResultsError(ValueError):
+    """A result id or value that the registry cannot take."""
+
+
+def clean_value(value: Any) -> float | int | str | None:
+    """A JSON-safe scalar: numpy scalars to Python, NaN/inf to ``None``.
+
+    Floats are rounded to 12 significant digits so that results.json is byte-stable across
+    platforms whose last-bit floating point may differ.
+    """
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        if math.isnan(v) or math.isinf(v):
+            return None
+        return float(f"{v:.12g}")
+    if isinstance(value, str):
+        return value
+    raise ResultsError(f"result value {value!r} of type {type(value).__name__} is not a number")
+
+
+def write_json_atomic(path: Path, payload: Mapping[str, Any]) -> None:
+    """Write JSON to ``path`` whole or not at all (temporary file, then ``os.replace``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(payload, fh, indent=1, sort_keys=True, ensure_ascii=False)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Registry:
+    """Collects one chapter's results and writes them as a fragment.
+
+    Parameters
+    ----------
+    out_dir : path
+        The build's output folder (the notebooks' ``out_dir`` parameter).
+    chapter : str
+        Name of the chapter notebook; one fragment per chapter.
+    """
+
+    def __init__(self, out_dir: str | os.PathLike, chapter: str) -> None:
+        self.path = Path(out_dir) / FRAGMENTS / f"{chapter}.json"
+        self.values: dict[str, Any] = {}
+
+    def add(self, result_id: str, value: Any) -> Any:
+        """Record one result; returns the value so that it can be glued in the same line."""
+        if not result_id or result_id.startswith("_") or " " in result_id:
+            raise ResultsError(f"result id {result_id!r} is not a dotted id like 'n.VV.families'")
+        self.values[result_id] = clean_value(value)
+        return value
+
+    def update(self, mapping: Mapping[str, Any]) -> None:
+        """Record several results at once."""
+        for key, value in mapping.items():
+            self.add(key, value)
+
+    def save(self) -> Path:
+        """Write the fragment (atomically) and return its path."""
+        write_json_atomic(self.path, self.values)
+        return self.path
+
+
+def load_fragments(out_dir: str | os.PathLike) -> dict[str, Any]:
+    """Merge every fragment of the build in ``out_dir``; a result id recorded twice is an error."""
+    merged: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for path in sorted((Path(out_dir) / FRAGMENTS).glob("*.json")):
+        for key, value in json.loads(path.read_text(encoding="utf-8")).items():
+            if key in merged and merged[key] != value:
+                raise ResultsError(f"result {key!r} recorded by both {origin[key]} and {path.stem}")
+            merged[key] = value
+            origin[key] = path.stem
+    return dict(sorted(merged.items()))

@@ -1,0 +1,35 @@
+"""Shared fixtures: one default build of the whole book per test session."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from veiligverder import paths
+
+CLI = [sys.executable, "-m", "veiligverder.cli"]
+
+
+def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the ``veiligverder`` command as a user would, capturing its output."""
+    proc = subprocess.run([*CLI, *args], capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"veiligverder {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def default_build(tmp_path_factory) -> Path:
+    """The whole book built from the default (synthetic) dataset into a temporary folder."""
+    out = tmp_path_factory.mktemp("build") / "out"
+    run_cli("build", "--out", str(out))
+    return out
+
+
+@pytest.fixture(scope="session")
+def default_results(default_build) -> dict:
+    return json.loads((default_build / "results.json").read_text())

@@ -1,0 +1,113 @@
+"""End to end: dataset folder -> notebooks -> results.json -> HTML, as `veiligverder build` runs it."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import run_cli
+from veiligverder import paths
+
+pytestmark = pytest.mark.e2e
+
+
+def counts_from_files(folder: Path) -> dict[str, int]:
+    """Tabel 2 counted straight from the CSV files, independently of the package."""
+    fam = pd.read_csv(folder / "families.csv", dtype=str)
+    par = pd.read_csv(folder / "parents.csv", dtype=str)
+    chi = pd.read_csv(folder / "children.csv", dtype=str)
+    group = dict(zip(fam.family_id, fam.group))
+    out = {}
+    for g in ("VV", "control"):
+        p0 = par[(par.wave == "T0") & par.family_id.map(group).eq(g)]
+        c0 = chi[(chi.wave == "T0") & chi.family_id.map(group).eq(g)]
+        out[f"n.{g}.families"] = p0.family_id.nunique()
+        out[f"n.{g}.parents"] = p0.parent_id.nunique()
+        out[f"n.{g}.children"] = c0.child_id.nunique()
+        out[f"n.{g}.children_self_report"] = c0.loc[c0.self_report.astype(float) == 1, "child_id"].nunique()
+    return out
+
+
+def test_default_build_writes_the_three_outputs(default_build):
+    assert (default_build / "html" / "index.html").exists()
+    assert (default_build / "results.json").exists()
+    executed = {p.stem for p in (default_build / "notebooks").glob("*.ipynb")}
+    assert {p.stem for p in paths.NOTEBOOKS_DIR.glob("*.md")} == executed
+
+
+def test_table2_counts_on_the_default_data(default_results):
+    expected = {"n.VV.families": 34, "n.VV.parents": 39, "n.VV.children": 45, "n.VV.children_self_report": 3,
+                "n.control.families": 65, "n.control.parents": 73, "n.control.children": 124,
+                "n.control.children_self_report": 32}
+    assert {k: default_results[k] for k in expected} == expected
+    assert counts_from_files(Path(default_results["_meta"]["dataset_path"])) == expected
+
+
+def test_meta_entry(default_results):
+    meta = default_results["_meta"]
+    assert {"dataset_path", "dataset_hash", "parameters", "package_version", "timestamp", "synthetic"} <= set(meta)
+    assert meta["synthetic"] is True
+    assert re.fullmatch(r"[0-9a-f]{64}", meta["dataset_hash"])
+    assert meta["parameters"]["follow_up_rule"] == "latest"
+
+
+def test_navigation_has_every_chapter_of_the_report(default_build):
+    html = (default_build / "html" / "index.html").read_text(encoding="utf-8")
+    for title in ["Samenvatting", "1 Introductie", "2 Achtergrond", "3 Methodologische verantwoording",
+                  "4 Ervaringen van professionals en cliënten", "5 Effectstudie", "5.1 Deelnemers",
+                  "5.2 Geweld in gezinnen", "5.3", "5.4", "5.5", "5.6", "6 Conclusie", "Appendix"]:
+        assert title in html, title
+
+
+def test_other_dataset_counts_follow_the_data(tmp_path):
+    from datasets import write_contract_dataset
+
+    data = write_contract_dataset(tmp_path / "other", seed=3)
+    out = tmp_path / "out"
+    run_cli("build", "--data", str(data), "--out", str(out), "--no-book")
+    results = json.loads((out / "results.json").read_text())
+    assert not (out / "html").exists()
+    expected = counts_from_files(data)
+    assert {k: results[k] for k in expected} == expected
+    assert expected["n.VV.families"] != 34 or expected["n.control.families"] != 65
+
+
+def test_same_inputs_same_results(default_build, default_results, tmp_path):
+    out = tmp_path / "again"
+    run_cli("build", "--out", str(out), "--no-book")
+    again = json.loads((out / "results.json").read_text())
+    for r in (again, default_results):
+        r["_meta"].pop("timestamp")
+    assert again == default_results
+
+
+def test_no_change_rebuild_uses_the_cache(default_build):
+    proc = run_cli("build", "--out", str(default_build))
+    assert "executed" not in proc.stdout
+    assert "HTML kept" in proc.stdout
+
+
+def test_nbval_on_the_executed_notebooks(default_build):
+    notebooks = sorted(str(p) for p in (default_build / "notebooks").glob("*.ipynb"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval", "-q", "-p", "no:cacheprovider",
+         "--nbval-current-env", *notebooks],
+        capture_output=True, text=True, cwd=default_build,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+
+
+def test_bad_params_file_fails_before_running(tmp_path):
+    params = tmp_path / "p.yml"
+    params.write_text(yaml.safe_dump({"follow_up_rule": "T9"}))
+    proc = run_cli("build", "--out", str(tmp_path / "o"), "--params", str(params), "--no-book", check=False)
+    assert proc.returncode == 1
+    assert "follow_up_rule='T9'" in proc.stderr
+    assert not (tmp_path / "o" / "results.json").exists()

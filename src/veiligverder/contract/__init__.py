@@ -6,6 +6,7 @@ else in the package asks this module for column names instead of spelling them o
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -16,11 +17,30 @@ from veiligverder.paths import CODEBOOK
 TABLES = ("families", "parents", "children")
 
 
+class _ContractLoader(yaml.SafeLoader):
+    """YAML 1.2 integers: PyYAML's YAML 1.1 rules read ``1500_3100`` (an income category) as the
+    integer 15003100; here only plain digit strings are integers."""
+
+
+_ContractLoader.yaml_implicit_resolvers = {
+    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:int"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_ContractLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789")
+)
+
+
+def read_yaml(path) -> Any:
+    """Read a project YAML file with the contract's YAML 1.2-style integers."""
+    with open(path, encoding="utf-8") as fh:
+        return yaml.load(fh, Loader=_ContractLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 @lru_cache(maxsize=1)
 def load_codebook() -> dict[str, Any]:
     """Return the parsed codebook (cached; treat as read-only)."""
-    with CODEBOOK.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    return read_yaml(CODEBOOK)
 
 
 def waves() -> list[str]:
@@ -104,3 +124,48 @@ def auditc_midpoints() -> tuple[dict[int, float], dict[int, float]]:
     q1 = {int(k): float(v) for k, v in b["q1_occasions_per_week"].items()}
     q2 = {int(k): float(v) for k, v in b["q2_drinks_per_occasion"].items()}
     return q1, q2
+
+
+def columns_table(table: str) -> "pd.DataFrame":
+    """One row per contract column of a table: name, type, allowed values or range, note.
+
+    Used by the book's contract appendix, so that the page is rendered from the codebook itself.
+    """
+    import pandas as pd
+
+    spec = table_spec(table)
+    rows = []
+    for name, col in spec["columns"].items():
+        if "values" in col:
+            allowed = ", ".join(str(v) for v in col["values"])
+        elif "min" in col or "max" in col:
+            allowed = f"{col.get('min', '')} to {col.get('max', '')}"
+        elif "references" in col:
+            allowed = f"a {col['references']}"
+        else:
+            allowed = "any"
+        rows.append({"column": name, "type": col["type"], "allowed": allowed,
+                     "key": "yes" if name in spec["key"] else "",
+                     "missing allowed": "yes" if col.get("nullable") or name not in spec["key"] else "no"})
+    return pd.DataFrame(rows)
+
+
+def items_table(table: str) -> "pd.DataFrame":
+    """One row per item block of a table: prefix, number of items, columns, answer range, about."""
+    import pandas as pd
+
+    rows = []
+    for prefix, spec in table_spec(table).get("items", {}).items():
+        cols = item_columns(prefix)
+        rows.append({"prefix": prefix, "items": spec["n"], "columns": f"{cols[0]} … {cols[-1]}",
+                     "answers": f"{spec['min']} to {spec['max']}", "about": spec["about"]})
+    return pd.DataFrame(rows)
+
+
+def blocks_table(instrument: str) -> "pd.DataFrame":
+    """The item blocks of a CTS instrument (block, items, severity) as the contract numbers them."""
+    import pandas as pd
+
+    blocks = load_codebook()["blocks"][instrument]
+    return pd.DataFrame([{"block": name.replace("_", " "), "items": b["items"], "severity": b["severity"]}
+                         for name, b in blocks.items()])

@@ -55,12 +55,9 @@ def summarise(sample: pd.DataFrame, *, binary: bool = False) -> pd.DataFrame:
     for group in GROUPS:
         for time in TIMES:
             values = sample.loc[(sample["group"] == group) & (sample["time"] == time), "value"].dropna()
-            if binary:
-                mean, low, high = stats.proportion_ci(values)
-            else:
-                mean, low, high = stats.mean_ci(values)
-            rows.append({"group": group, "time": time, "n": int(values.size), "mean": mean,
-                         "ci_low": low, "ci_high": high})
+            est = stats.proportion_ci(values) if binary else stats.mean_ci(values)
+            rows.append({"group": group, "time": time, "n": est.n, "mean": est.estimate,
+                         "ci_low": est.low, "ci_high": est.high})
     return pd.DataFrame(rows)
 
 
@@ -120,3 +117,195 @@ def test_table(analysis: OutcomeAnalysis) -> pd.DataFrame:
     tests = analysis.test.set_index("source")[["F", "df1", "df2", "p_unc", "np2", "words"]]
     tests = tests.rename(columns={"p_unc": "p", "np2": "partial η²"})
     return top, tests
+
+
+@dataclass
+class CategoryAnalysis:
+    """Figure 1: the violence category per group and wave, with its tests."""
+
+    sample: pd.DataFrame
+    shares: pd.DataFrame      # group, time, category, n, share
+    within: pd.DataFrame      # per group: Stuart-Maxwell statistic, df, p
+    between: pd.DataFrame     # per time: chi-square or Fisher-Freeman-Halton
+    results: dict[str, Any] = field(default_factory=dict)
+
+
+def analyse_category(measures, *, follow_up_rule: str = "latest") -> CategoryAnalysis:
+    """The family violence category (none / mild / severe): shares, change within each group
+    (Stuart-Maxwell) and difference between the groups at each wave (chi-square, exact
+    Fisher-Freeman-Halton where an expected count is below 5), as CONTRACT §3 asks."""
+    sample = design.analysis_sample(measures, "violence_category", follow_up_rule=follow_up_rule)
+    counts = (sample.groupby(["group", "time"])["value"].value_counts()
+              .unstack("value").reindex(columns=list(CATEGORIES)).fillna(0))
+    counts = counts.reindex(pd.MultiIndex.from_product([GROUPS, TIMES], names=["group", "time"])).fillna(0)
+    totals = counts.sum(axis=1)
+    shares = (counts.div(totals.where(totals > 0), axis=0).stack(future_stack=True)
+              .rename("share").reset_index().rename(columns={"value": "category"}))
+    shares["n"] = shares.set_index(["group", "time"]).index.map(totals).astype(int)
+    within = pd.concat(
+        [stats.stuart_maxwell(sample[sample["group"] == g], dv="value", within="time", subject="unit_id").assign(group=g)
+         for g in GROUPS], ignore_index=True)
+    between = pd.concat(
+        [stats.chi2_groups(sample[sample["time"] == t], x="group", y="value").assign(time=t) for t in TIMES],
+        ignore_index=True)
+    results: dict[str, Any] = {}
+    for r in shares.itertuples():
+        results[f"violence_category.share.{r.group}.{r.time}.{r.category}"] = r.share
+    for g in GROUPS:
+        results[f"violence_category.n.{g}"] = int(totals.get((g, "baseline"), 0))
+    for r in within.itertuples():
+        results[f"violence_category.change_p.{r.group}"] = r.p_unc
+    for r in between.itertuples():
+        results[f"violence_category.group_p.{r.time}"] = r.p_unc
+    return CategoryAnalysis(sample, shares, within, between, results)
+
+
+@dataclass
+class HelpGradeAnalysis:
+    """Figure 18: one grade per parent for the help received, compared between groups."""
+
+    sample: pd.DataFrame
+    summary: pd.DataFrame
+    test: pd.DataFrame
+    results: dict[str, Any] = field(default_factory=dict)
+
+
+def analyse_help_grade(measures) -> HelpGradeAnalysis:
+    """Help grade (1-10): the grade at each parent's latest wave with a grade (CONTRACT §3),
+    VV against control by Welch's t-test."""
+    sample = design.help_grade_sample(measures)
+    rows = []
+    for g in GROUPS:
+        values = sample.loc[sample["group"] == g, "value"].dropna()
+        est = stats.mean_ci(values)
+        rows.append({"group": g, "n": est.n, "mean": est.estimate, "ci_low": est.low, "ci_high": est.high})
+    summary = pd.DataFrame(rows)
+    if (summary["n"] >= 2).all():
+        test = stats.welch_ttest(sample, dv="value", between="group")
+    else:
+        test = pd.DataFrame({"T": [np.nan], "dof": [np.nan], "p_unc": [np.nan]})
+    results = {f"help_grade.mean.{r.group}": r.mean for r in summary.itertuples()}
+    results.update({f"help_grade.n.{r.group}": int(r.n) for r in summary.itertuples()})
+    results["help_grade.p"] = float(test["p_unc"].iloc[0])
+    return HelpGradeAnalysis(sample, summary, test, results)
+
+
+# --------------------------------------------------------------------------------------------
+# the study as the chapters see it
+
+
+@dataclass
+class Study:
+    """A loaded dataset with its derived measures, the norms in force and the run's settings."""
+
+    dataset: Any
+    measures: Any
+    norms: dict[str, float]
+    keys: dict[str, Any]
+    rematched: bool = False
+    disclosure_threshold: int = 5
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.dataset.meta.synthetic)
+
+    def banner(self):
+        """An admonition saying which data and which scoring keys are in force (shown atop chapters)."""
+        from IPython.display import Markdown
+
+        illustrative = sorted(k for k, v in self.keys.items() if v.get("illustrative"))
+        if self.synthetic:
+            head = ":::{warning} Synthetic data\n" \
+                   "The numbers on this page are computed from the **synthetic twin**: invented families whose " \
+                   "answers were generated to resemble what the report published. They illustrate the method " \
+                   "and are not findings about real families.\n"
+        else:
+            head = ":::{note} Data in force\n" \
+                   f"The numbers on this page are computed from the dataset `{self.dataset.meta.path.name}` " \
+                   f"(content hash {self.dataset.meta.content_hash[:12]}); table cells based on fewer than " \
+                   f"{self.disclosure_threshold} units are suppressed.\n"
+        keys = ("Scoring keys: **illustrative** (not the licensed keys) for " + ", ".join(illustrative) + ".\n"
+                if illustrative else "Scoring keys: the licensed keys supplied by the user.\n")
+        extra = "Control families were re-selected by matching (parameter `rematch`).\n" if self.rematched else ""
+        return Markdown(head + keys + extra + ":::\n")
+
+    def protect(self, table: pd.DataFrame, counts: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Disclosure control: on data that are not synthetic, blank the cells of ``table`` whose
+        unit count in ``counts`` (same shape) is below the threshold; see
+        :func:`veiligverder.report.disclosure.suppress`."""
+        if self.synthetic:
+            return table
+        from veiligverder.report.disclosure import suppress
+
+        return suppress(table, counts, threshold=self.disclosure_threshold)
+
+
+def load_study(data_dir, *, keys_dir=None, cumulation_threshold: int = 5, rematch: bool = False, seed: int = 0,
+               disclosure_threshold: int = 5) -> Study:
+    """Load a dataset, derive every measure, and (when ``rematch``) relabel the control group by matching.
+
+    This is the one entry point of the chapter notebooks, so that every chapter sees the same data.
+    """
+    from veiligverder import measures as measures_module
+    from veiligverder.data import load_dataset
+    from veiligverder.instruments import load_spec
+
+    dataset = load_dataset(data_dir)
+    if rematch:
+        dataset = rematched_dataset(dataset, seed=seed, keys_dir=keys_dir)
+    m = measures_module.derive(dataset, keys_dir=keys_dir, cumulation_threshold=cumulation_threshold)
+    norms = {
+        "emotional_insecurity": float(load_spec("simspr")["norms"]["figure_mean"]),
+        "parenting_stress": float(load_spec("nosik")["norms"]["mean"]),
+        "qol_child": float(load_spec("kid")["norms"]["dutch_youth_mean"]),
+    }
+    return Study(dataset, m, norms, dict(m.keys), rematched=rematch, disclosure_threshold=disclosure_threshold)
+
+
+SATISFACTION_BANDS = ("dissatisfied", "neutral", "satisfied", "very satisfied")
+# Bands of the 1-5 mean of usefulness and importance (project rule; the report names the bands in
+# words only): below 2.5 dissatisfied, 2.5 to below 3.5 neutral, 3.5 to below 4.5 satisfied, 4.5 and up very satisfied.
+SATISFACTION_EDGES = (-np.inf, 2.5, 3.5, 4.5, np.inf)
+
+
+@dataclass
+class SatisfactionAnalysis:
+    """Figure 17: satisfaction with formal help (latest answer per parent), compared between groups."""
+
+    sample: pd.DataFrame
+    summary: pd.DataFrame
+    shares: pd.DataFrame
+    test: pd.DataFrame
+    band_test: pd.DataFrame
+    results: dict[str, Any] = field(default_factory=dict)
+
+
+def analyse_help_satisfaction(measures) -> SatisfactionAnalysis:
+    """Satisfaction with formal help: the mean of ``help_useful`` and ``help_important`` (1-5) at each
+    parent's latest wave with an answer, in four bands; VV against control by Welch's t-test on the
+    score and by chi-square / Fisher-Freeman-Halton on the bands."""
+    sample = design.latest_value(measures.parents, unit="parent_id", value="help_satisfaction")
+    sample = sample.assign(band=pd.cut(sample["value"], SATISFACTION_EDGES, right=False,
+                                       labels=list(SATISFACTION_BANDS)).astype(str))
+    rows = []
+    for g in GROUPS:
+        est = stats.mean_ci(sample.loc[sample["group"] == g, "value"])
+        rows.append({"group": g, "n": est.n, "mean": est.estimate, "ci_low": est.low, "ci_high": est.high})
+    summary = pd.DataFrame(rows)
+    counts = pd.crosstab(sample["group"], sample["band"]).reindex(index=list(GROUPS), columns=list(SATISFACTION_BANDS)).fillna(0)
+    shares = counts.div(counts.sum(axis=1).where(lambda n: n > 0), axis=0)
+    two_groups = (summary["n"] >= 2).all()
+    test = stats.welch_ttest(sample, dv="value", between="group") if two_groups else \
+        pd.DataFrame({"T": [np.nan], "dof": [np.nan], "p_unc": [np.nan]})
+    band_test = stats.chi2_groups(sample, x="group", y="band") if two_groups else \
+        pd.DataFrame({"statistic": [np.nan], "df": [np.nan], "p_unc": [np.nan], "method": ["not computable"]})
+    results: dict[str, Any] = {}
+    for r in summary.itertuples():
+        results[f"help_satisfaction.mean.{r.group}"] = r.mean
+        results[f"help_satisfaction.n.{r.group}"] = int(r.n)
+    for g in GROUPS:
+        for band in SATISFACTION_BANDS:
+            results[f"help_satisfaction.share.{g}.{band.replace(' ', '_')}"] = shares.loc[g, band]
+    results["help_satisfaction.p"] = float(test["p_unc"].iloc[0])
+    results["help_satisfaction.band_p"] = float(band_test["p_unc"].iloc[0])
+    return SatisfactionAnalysis(sample, summary, shares, test, band_test, results)

@@ -78,3 +78,92 @@ def two_wave_figure(
     ax.legend(loc="best")
     fig.tight_layout()
     return fig
+
+
+def category_figure(shares: pd.DataFrame) -> plt.Figure:
+    """Figure 1: stacked shares of none / mild / severe per group at baseline and follow-up.
+
+    ``shares`` has columns ``group``, ``time``, ``category``, ``share`` (0-1), ``n``.
+    """
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    labels, bottoms = [], None
+    order = [(g, t) for g in GROUP_ORDER for t in ("baseline", "follow_up")]
+    wide = shares.pivot_table(index=["group", "time"], columns="category", values="share").reindex(order)
+    n = shares.drop_duplicates(["group", "time"]).set_index(["group", "time"])["n"].reindex(order)
+    xs = [0, 1, 2.5, 3.5]
+    bottoms = [0.0] * len(order)
+    names = {"none": "none", "mild": "mild", "severe": "frequent or severe"}
+    for cat in ("none", "mild", "severe"):
+        values = (wide[cat].fillna(0) * 100).tolist() if cat in wide else [0.0] * len(order)
+        ax.bar(xs, values, bottom=bottoms, color=CATEGORY_PALETTE[cat], width=0.8, label=names[cat],
+               edgecolor="white")
+        bottoms = [b + v for b, v in zip(bottoms, values)]
+    labels = [f"{TIME_LABELS[t].split(' ')[0]}\n(n = {n[(g, t)]})" for g, t in order]
+    ax.set_xticks(xs, labels)
+    for x, g in ((0.5, "VV"), (3.0, "control")):
+        ax.text(x, 104, GROUP_LABELS[g], ha="center", va="bottom", fontweight="bold")
+    ax.set_ylim(0, 115)
+    ax.set_ylabel("families (%)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=3)
+    fig.tight_layout()
+    return fig
+
+
+def theme_heatmap(matrix: pd.DataFrame) -> plt.Figure:
+    """Chapter 4: how many case evaluations and interviews raise each theme (annotated heatmap)."""
+    fig, ax = plt.subplots(figsize=(6.4, 0.38 * len(matrix) + 1.2))
+    sns.heatmap(matrix, annot=True, fmt="d", cmap="Blues", cbar=False, linewidths=0.5, linecolor="white", ax=ax)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.xaxis.tick_top()
+    fig.tight_layout()
+    return fig
+
+
+def grade_bars(bands: pd.DataFrame) -> plt.Figure:
+    """Chapter 4: the interviewed parents' grades for Veilig Verder, as the bands the report gives."""
+    fig, ax = plt.subplots(figsize=(5.2, 3.0))
+    ax.bar(bands["band"], bands["parents"], color=PALETTE["VV"], width=0.6)
+    ax.set_xlabel("grade given to Veilig Verder (1-10)")
+    ax.set_ylabel("parents")
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    fig.tight_layout()
+    return fig
+
+
+def between_figure(summary: pd.DataFrame, *, ylabel: str) -> plt.Figure:
+    """Mean with 95 % CI per group for an outcome compared between groups only (figure 18).
+
+    ``summary`` has columns ``group``, ``n``, ``mean``, ``ci_low``, ``ci_high``.
+    """
+    fig, ax = plt.subplots(figsize=(5.2, 3.6))
+    s = summary.set_index("group").reindex(list(GROUP_ORDER))
+    for i, g in enumerate(GROUP_ORDER):
+        err = [[s.loc[g, "mean"] - s.loc[g, "ci_low"]], [s.loc[g, "ci_high"] - s.loc[g, "mean"]]]
+        ax.errorbar([i], [s.loc[g, "mean"]], yerr=err, marker="o", capsize=5, lw=2, color=PALETTE[g])
+    ax.set_xticks(range(len(GROUP_ORDER)), [f"{GROUP_LABELS[g]}\n(n = {int(s.loc[g, 'n'])})" for g in GROUP_ORDER])
+    ax.set_xlim(-0.6, len(GROUP_ORDER) - 0.4)
+    ax.set_ylabel(ylabel)
+    fig.tight_layout()
+    return fig
+
+
+def satisfaction_figure(shares: pd.DataFrame) -> plt.Figure:
+    """Figure 17: share of parents per satisfaction band, per group (horizontal stacked bars).
+
+    ``shares``: index = group, columns = bands in order, values 0-1.
+    """
+    colours = ["#D55E00", "#F0E442", "#56B4E9", "#0072B2"]
+    fig, ax = plt.subplots(figsize=(6.4, 2.6))
+    left = pd.Series(0.0, index=shares.index)
+    for colour, band in zip(colours, shares.columns):
+        values = shares[band].fillna(0) * 100
+        ax.barh([GROUP_LABELS[g] for g in shares.index], values, left=left, color=colour, label=band,
+                edgecolor="white")
+        left = left + values
+    ax.set_xlabel("parents (%)")
+    ax.set_xlim(0, 100)
+    ax.invert_yaxis()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=4)
+    fig.tight_layout()
+    return fig

@@ -104,3 +104,79 @@ def glue_outcome(key: str, result: analysis.OutcomeAnalysis, *, what: str, ylabe
     plt.close(fig)
     glue(f"{key}_tests", test_tables(result, percent=percent), display=False)
     glue(f"{key}_text", Markdown(describe(result, what, unit=unit, percent=percent, digits=digits)), display=False)
+
+
+def category_tests(result: analysis.CategoryAnalysis) -> pd.DataFrame:
+    """Test table under figure 1: Stuart-Maxwell within each group, between-group test per wave."""
+    rows = []
+    for r in result.within.itertuples():
+        rows.append({"comparison": f"change within {GROUP_NAMES[r.group].removeprefix('the ')}",
+                     "test": "Stuart-Maxwell", "statistic": round(r.statistic, 2) if math.isfinite(r.statistic) else "–",
+                     "df": r.df, "p": fmt_p(r.p_unc)})
+    for r in result.between.itertuples():
+        rows.append({"comparison": f"VV against control at {r.time.replace('_', '-')}", "test": r.method,
+                     "statistic": round(r.statistic, 2) if math.isfinite(r.statistic) else "–", "df": r.df,
+                     "p": fmt_p(r.p_unc)})
+    return pd.DataFrame(rows).set_index("comparison")
+
+
+def describe_category(result: analysis.CategoryAnalysis) -> Markdown:
+    """Sentences for figure 1, following the computed tests."""
+    sh = result.shares.set_index(["group", "time", "category"])["share"] * 100
+    parts = []
+    for g in analysis.GROUPS:
+        w = result.within.set_index("group").loc[g]
+        moved = "shifted significantly" if w.p_unc < analysis.ALPHA else "did not shift significantly"
+        parts.append(f"In {GROUP_NAMES[g]} the share of families without violence went from "
+                     f"{fmt_num(sh[g, 'baseline', 'none'], 0)} % to {fmt_num(sh[g, 'follow_up', 'none'], 0)} % "
+                     f"and the distribution over the categories {moved} (Stuart-Maxwell, {fmt_p(w.p_unc)}).")
+    b = result.between.set_index("time")
+    diff = [t.replace("_", "-") for t in analysis.TIMES if b.loc[t, "p_unc"] < analysis.ALPHA]
+    if diff:
+        parts.append("The groups differ at " + " and ".join(diff) + ".")
+    else:
+        parts.append(f"The groups do not differ at baseline ({fmt_p(b.loc['baseline', 'p_unc'])}) nor at follow-up "
+                     f"({fmt_p(b.loc['follow_up', 'p_unc'])}).")
+    return Markdown(" ".join(parts))
+
+
+def between_tests(result) -> pd.DataFrame:
+    """Test table for an outcome compared between groups only (figures 17 and 18)."""
+    s = result.summary.set_index("group")
+    t = result.test.iloc[0]
+    rows = [{"": {"VV": "Veilig Verder", "control": "Control"}[g], "n": int(s.loc[g, "n"]),
+             "mean": round(s.loc[g, "mean"], 2) if math.isfinite(s.loc[g, "mean"]) else "–", "test": ""}
+            for g in analysis.GROUPS]
+    tt = (f"t({t['dof']:.1f}) = {t['T']:.2f}, {fmt_p(t['p_unc'])}" if math.isfinite(t["T"]) else "not computable")
+    rows.append({"": "Welch's t-test", "n": "", "mean": "", "test": tt})
+    band = getattr(result, "band_test", None)
+    if band is not None:
+        b = band.iloc[0]
+        bt = f"{b['method']}, {fmt_p(b['p_unc'])}" if math.isfinite(b["p_unc"]) else "not computable"
+        rows.append({"": "bands, VV against control", "n": "", "mean": "", "test": bt})
+    return pd.DataFrame(rows).set_index("")
+
+
+def describe_satisfaction(result) -> Markdown:
+    """Sentences for figure 17, following the computed shares and tests."""
+    sh = result.shares * 100
+    satisfied = {g: sh.loc[g, "satisfied"] + sh.loc[g, "very satisfied"] for g in analysis.GROUPS}
+    dissatisfied = {g: sh.loc[g, "dissatisfied"] for g in analysis.GROUPS}
+    p = result.test["p_unc"].iloc[0]
+    verdict = ("differ significantly" if math.isfinite(p) and p < analysis.ALPHA else "do not differ significantly")
+    return Markdown(
+        f"In {GROUP_NAMES['VV']} {fmt_num(satisfied['VV'], 0)} % of the parents were satisfied or very satisfied "
+        f"with the formal help and {fmt_num(dissatisfied['VV'], 0)} % dissatisfied; in {GROUP_NAMES['control']} "
+        f"{fmt_num(satisfied['control'], 0)} % and {fmt_num(dissatisfied['control'], 0)} %. The groups {verdict} "
+        f"({fmt_p(p)}).")
+
+
+def describe_help_grade(result) -> Markdown:
+    """Sentences for figure 18, following the computed means and test."""
+    s = result.summary.set_index("group")
+    p = result.test["p_unc"].iloc[0]
+    verdict = ("differ significantly" if math.isfinite(p) and p < analysis.ALPHA else "do not differ significantly")
+    return Markdown(
+        f"Parents in {GROUP_NAMES['VV']} gave the help a mean grade of {fmt_num(s.loc['VV', 'mean'])} "
+        f"(n = {int(s.loc['VV', 'n'])}), parents in {GROUP_NAMES['control']} {fmt_num(s.loc['control', 'mean'])} "
+        f"(n = {int(s.loc['control', 'n'])}); the groups {verdict} (Welch's t-test, {fmt_p(p)}).")

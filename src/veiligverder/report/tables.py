@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from veiligverder.data.dataset import Dataset
+from veiligverder.measures import TABLE4_FLAGS
 
 STUDY_GROUPS = ("VV", "control")
 BASELINE = "T0"
@@ -44,3 +45,172 @@ def participants(dataset: Dataset, *, groups: tuple[str, ...] = STUDY_GROUPS) ->
 def participant_results(table: pd.DataFrame) -> dict[str, int]:
     """Flatten Tabel 2 into the ``n.<group>.<what>`` result ids of CONTRACT §4."""
     return {f"n.{group}.{col}": int(table.loc[group, col]) for group in table.index for col in table.columns}
+
+
+# --------------------------------------------------------------------------------------------
+# Tabel 3: background of the parents and children at baseline
+
+AGE_BANDS = {"lt25": (-float("inf"), 25), "25_34": (25, 35), "35_44": (35, 45), "45_54": (45, 55),
+             "55plus": (55, float("inf"))}
+AGE_LABELS = {"lt25": "< 25", "25_34": "25-34", "35_44": "35-44", "45_54": "45-54", "55plus": "55 or older"}
+# The report prints no 'Turkish' row; its five migration rows add up to 100 %, so Turkish is in 'other'.
+MIGRATION_ROWS = {"dutch": "dutch", "antillean": "antillean", "moroccan": "moroccan", "surinamese": "surinamese",
+                  "turkish": "other", "other": "other"}
+CHILDREN_ROWS = {0: "0", 1: "1", 2: "2"}  # 3 or more -> '3plus' (printed as '> 3')
+
+
+def background_parents(dataset: Dataset, *, groups: tuple[str, ...] = STUDY_GROUPS) -> pd.DataFrame:
+    """One row per parent at baseline with the Tabel 3 variables as categories.
+
+    Columns: ``parent_id``, ``group``, ``age_pct`` (band), ``male_pct`` (yes/no), ``migration_pct``,
+    ``education_pct``, ``net_monthly_income_pct``, ``paid_work_over_12h_pct`` (yes/no: 12 or more
+    hours, the complement of the contract's unemployment rule), ``children_over3_pct`` (0, 1, 2, 3plus,
+    from the family's ``n_children_over3``). Missing answers stay missing.
+    """
+    fam = dataset.families.set_index("family_id")
+    par = dataset.parents.loc[dataset.parents["wave"] == BASELINE].copy()
+    par["group"] = par["family_id"].map(fam["group"])
+    par = par.loc[par["group"].isin(groups)]
+    age = pd.Series(pd.NA, index=par.index, dtype=object)
+    for band, (lo, hi) in AGE_BANDS.items():
+        age[(par["age_years"] >= lo) & (par["age_years"] < hi)] = band
+    n_children = par["family_id"].map(fam["n_children_over3"])
+    out = pd.DataFrame(
+        {
+            "parent_id": par["parent_id"],
+            "group": par["group"],
+            "age_pct": age,
+            "male_pct": par["sex"].map({"male": "yes", "female": "no"}),
+            "migration_pct": par["migration"].map(MIGRATION_ROWS),
+            "education_pct": par["education"],
+            "net_monthly_income_pct": par["income"],
+            "paid_work_over_12h_pct": par["work_hours"].ge(12).where(par["work_hours"].notna()).map(
+                {True: "yes", False: "no"}),
+            "children_over3_pct": n_children.map(lambda n: CHILDREN_ROWS.get(n, "3plus") if pd.notna(n) else pd.NA),
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+def background_table(dataset: Dataset, *, groups: tuple[str, ...] = STUDY_GROUPS) -> tuple[pd.DataFrame, dict]:
+    """Tabel 3: percentages per group, the between-group test per variable, and result ids.
+
+    Each categorical variable is compared between VV and control by
+    :func:`veiligverder.stats.chi2_groups` (Fisher-Freeman-Halton where expected counts are below 5);
+    the 'Ns' column reads 'Ns' when p >= .05, as the report prints it. Children's mean age and share
+    of girls are over the children with a row at baseline.
+
+    Returns
+    -------
+    table : DataFrame
+        Rows (variable, category); columns one per group (percent), ``test`` and ``Ns``.
+    results : dict
+        ``table3.<variable>.<category>.<group>`` (percent), ``table3.<variable>.p`` and, for the
+        yes/no variables, ``table3.<variable>.<group>`` (percent 'yes').
+    """
+    from veiligverder import stats
+
+    parents = background_parents(dataset, groups=groups)
+    rows, results = [], {}
+    for var in [c for c in parents.columns if c.endswith("_pct")]:
+        sub = parents[["group", var]].dropna()
+        pct = pd.crosstab(sub[var], sub["group"], normalize="columns").reindex(columns=list(groups)).fillna(0) * 100
+        test = stats.chi2_groups(sub, x="group", y=var).iloc[0]
+        results[f"table3.{var}.p"] = float(test["p_unc"])
+        words = f"{test['method']}, p = {test['p_unc']:.3f}"
+        binary = set(pct.index) <= {"yes", "no"}
+        cats = ["yes"] if binary else list(pct.index)
+        for cat in cats:
+            row = {"variable": var.removesuffix("_pct").replace("_", " "), "category": cat if not binary else "",
+                   "test": words, "Ns": "Ns" if test["p_unc"] >= 0.05 else "*"}
+            for g in groups:
+                value = float(pct.loc[cat, g]) if cat in pct.index else 0.0
+                row[g] = round(value, 1)
+                results[f"table3.{var}.{g}" if binary else f"table3.{var}.{cat}.{g}"] = value
+            rows.append(row)
+    chi = dataset.children.loc[dataset.children["wave"] == BASELINE].copy()
+    chi["group"] = chi["family_id"].map(dataset.families.set_index("family_id")["group"])
+    chi = chi.loc[chi["group"].isin(groups)]
+    for g in groups:
+        part = chi.loc[chi["group"] == g]
+        results[f"table3.child_mean_age.{g}"] = float(part["age_years"].mean())
+        results[f"table3.child_girls_pct.{g}"] = float((part["sex"] == "girl").mean() * 100) if len(part) else float("nan")
+    age_test = stats.welch_ttest(chi.dropna(subset=["age_years"]), dv="age_years", between="group").iloc[0]
+    girls_test = stats.chi2_groups(chi.dropna(subset=["sex"]), x="group", y="sex").iloc[0]
+    results["table3.child_mean_age.p"] = float(age_test["p_unc"])
+    results["table3.child_girls_pct.p"] = float(girls_test["p_unc"])
+    rows.append({"variable": "children: mean age (years)", "category": "", "test": f"Welch t, p = {age_test['p_unc']:.3f}",
+                 "Ns": "Ns" if age_test["p_unc"] >= 0.05 else "*",
+                 **{g: round(results[f"table3.child_mean_age.{g}"], 1) for g in groups}})
+    rows.append({"variable": "children: girls", "category": "", "test": f"{girls_test['method']}, p = {girls_test['p_unc']:.3f}",
+                 "Ns": "Ns" if girls_test["p_unc"] >= 0.05 else "*",
+                 **{g: round(results[f"table3.child_girls_pct.{g}"], 1) for g in groups}})
+    table = pd.DataFrame(rows).set_index(["variable", "category"])[[*groups, "test", "Ns"]]
+    return table, results
+
+
+# --------------------------------------------------------------------------------------------
+# Tabel 4: problems in the families at baseline, VV and control against the rest of the cohort
+
+POPULATIONS = {"population": "cohort", "VV": "VV", "control": "control"}
+TABLE4_MEANS = {"total_violence_family": "violence_total", "partner_violence_family": "violence_partner",
+                "direct_child_violence_family": "violence_child_direct"}
+# report_facts.yml families_pct line -> the family flag column of veiligverder.measures
+TABLE4_SHARES = TABLE4_FLAGS
+TABLE4_LABELS = {"total_violence_family": "total violence (incidents a year)",
+                 "partner_violence_family": "partner violence (incidents a year)",
+                 "direct_child_violence_family": "direct child maltreatment (incidents a year)",
+                 "child_emotional_insecurity": "a child emotionally insecure (%)",
+                 "child_insecure_attachment": "a child insecurely attached (%)",
+                 "parenting_stress": "a parent with high parenting stress (%)",
+                 "traumatised_children": "a child with clinical trauma (%)",
+                 "traumatised_parents": "a parent with clinical trauma (%)",
+                 "cumulative_risk": "a parent with cumulative risk (%)",
+                 "parents_with_childhood_trauma": "a parent with 4 or more ACEs (%)"}
+
+
+def baseline_problems(families: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Tabel 4: mean incidents a year and shares of families with a problem at baseline (T0).
+
+    ``families`` is :attr:`veiligverder.measures.Measures.families`. The 'population' is the cohort
+    without the VV and control families. Means are over families with a value; shares over families
+    where the flag is known (see the Tabel 4 flags in :mod:`veiligverder.measures`). The last column
+    tests VV and control together against the population: Welch's t-test for the means,
+    chi-square / Fisher-Freeman-Halton for the shares.
+
+    Returns
+    -------
+    table : DataFrame
+        Rows: the ten Tabel 4 lines; columns ``population``, ``VV``, ``control``, ``n`` per column
+        and the test.
+    results : dict
+        ``table4.<line>.<population|VV|control>`` and ``table4.n.<population|VV|control>``.
+    """
+    from veiligverder import stats
+
+    base = families.loc[families["wave"] == BASELINE]
+    results: dict[str, float] = {}
+    rows = []
+    for pop, group in POPULATIONS.items():
+        results[f"table4.n.{pop}"] = int(base.loc[base["group"] == group, "family_id"].nunique())
+    study = base.assign(side=base["group"].map({"cohort": "population", "VV": "study", "control": "study"}))
+    for line, column in {**TABLE4_MEANS, **TABLE4_SHARES}.items():
+        share = line in TABLE4_SHARES
+        row = {"line": TABLE4_LABELS[line]}
+        for pop, group in POPULATIONS.items():
+            values = base.loc[base["group"] == group, column].dropna()
+            value = float(values.mean() * (100 if share else 1)) if len(values) else float("nan")
+            results[f"table4.{line}.{pop}"] = value
+            row[pop] = round(value, 1)
+        sub = study.dropna(subset=[column, "side"])
+        if share:
+            test = stats.chi2_groups(sub.assign(flag=sub[column].astype(int)), x="side", y="flag").iloc[0]
+            row["VV + control vs population"] = f"{test['method']}, p = {test['p_unc']:.3f}"
+        else:
+            test = stats.welch_ttest(sub, dv=column, between="side").iloc[0]
+            row["VV + control vs population"] = f"Welch t, p = {test['p_unc']:.3f}"
+        results[f"table4.{line}.p"] = float(test["p_unc"])
+        rows.append(row)
+    table = pd.DataFrame(rows).set_index("line")
+    table.columns = [f"{c} (n = {results[f'table4.n.{c}']})" if c in POPULATIONS else c for c in table.columns]
+    return table, results

@@ -1,0 +1,17 @@
+"""Dataset folders: load (CSV, Parquet, SPSS .sav, with ``mapping.yml``) and validate against the codebook."""
+
+from veiligverder.data.dataset import Dataset, DatasetMeta
+from veiligverder.data.loader import SYNTHETIC_MARKER, load_dataset, validate, validate_cli
+from veiligverder.data.report import DataValidationError, Problem, ValidationReport
+
+__all__ = [
+    "SYNTHETIC_MARKER",
+    "DataValidationError",
+    "Dataset",
+    "DatasetMeta",
+    "Problem",
+    "ValidationReport",
+    "load_dataset",
+    "validate",
+    "validate_cli",
+]

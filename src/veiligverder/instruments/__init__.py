@@ -1,0 +1,47 @@
+"""Questionnaire scoring: one YAML spec per instrument, one generic vectorised engine.
+
+Public API
+----------
+score(table, instrument, *, keys_dir=None)
+    Scale scores (and T-scores, flags) of one instrument for every row of a contract table.
+score_table(table, table_name, *, keys_dir=None)
+    All instruments of a table at once.
+load_spec(name, *, keys_dir=None), available_instruments(table=None)
+    The parsed specs (licensed keys merged in).
+keys_in_force(keys_dir=None)
+    Which key file scores each licensed instrument and whether it is illustrative.
+cronbach_alpha(data), cronbach_alpha_table(dataset_or_tables, keys_dir=None)
+    Internal consistency per scale, listwise complete cases.
+
+The spec format is documented in :mod:`veiligverder.instruments.engine`, the key format in
+:mod:`veiligverder.instruments.keys`.
+"""
+
+from veiligverder.instruments.alpha import cronbach_alpha, cronbach_alpha_table
+from veiligverder.instruments.engine import (
+    InstrumentSpec,
+    ScoringInputError,
+    SpecError,
+    available_instruments,
+    item_values,
+    load_spec,
+    score,
+    score_spec,
+    score_table,
+)
+from veiligverder.instruments.keys import keys_in_force
+
+__all__ = [
+    "InstrumentSpec",
+    "ScoringInputError",
+    "SpecError",
+    "available_instruments",
+    "cronbach_alpha",
+    "cronbach_alpha_table",
+    "item_values",
+    "keys_in_force",
+    "load_spec",
+    "score",
+    "score_spec",
+    "score_table",
+]

@@ -249,15 +249,18 @@ def test_emotional_insecurity_sis_for_self_reports_simspr_otherwise():
 
 def test_attachment_insecure_either_parent_for_self_reports():
     # norms (spec): secm 4.1 - 0.6 = 3.5, secf 3.9 - 0.7 = 3.2, secp 4.2 - 0.5 = 3.7
-    c = children_of(4, ["F0"] * 4)
-    c["self_report"] = [1.0, 1.0, 0.0, 1.0]
+    c = children_of(5, ["F0"] * 5)
+    c["self_report"] = [1.0, 1.0, 0.0, 1.0, 1.0]
     answer(c, "secm", range(1, 16), 3, row=0)                       # mother 3.0: insecure; father missing
+    answer(c, "secm", range(1, 16), 5, row=4)                       # mother secure ...
+    answer(c, "secf", range(1, 16), 3, row=4)                       # ... father 3.0 <= 3.2: insecure
     answer(c, "secm", range(1, 16), 4, row=1)
     answer(c, "secf", range(1, 16), 4, row=1)                       # both secure
     answer(c, "secp", range(1, 16), 3, row=1)                       # ignored: self-report
     answer(c, "secp", range(1, 16), [3] * 12 + [5] * 3, row=2)      # 3.4 <= 3.7: insecure
     m = derive(make(parents_of(1), c)).children
     assert m["attachment_insecure"].tolist()[:3] == [1.0, 0.0, 1.0] and math.isnan(m.loc[3, "attachment_insecure"])
+    assert m.loc[4, "attachment_insecure"] == 1.0                   # either parent suffices
 
 
 def test_qol_child_only_for_self_reports():

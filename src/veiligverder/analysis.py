@@ -14,14 +14,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from veiligverder import design, stats
+from veiligverder import design, paths, stats
+from veiligverder.contract import read_yaml
 
 GROUPS = ("VV", "control")
 TIMES = ("baseline", "follow_up")
 CATEGORIES = ("none", "mild", "severe")
 SOURCES = ("time", "group", "interaction")
-# Tabel 1: the time effect is a repeated-measures effect; group and interaction compare groups.
-EFFECT_KIND = {"time": "repeated", "group": "between", "interaction": "between"}
+EFFECT_KIND = stats.EFFECT_KIND  # Tabel 1: time is judged as repeated measures, group and interaction between groups
 ALPHA = 0.05
 
 
@@ -248,16 +248,17 @@ def load_study(data_dir, *, keys_dir=None, cumulation_threshold: int = 5, rematc
     """
     from veiligverder import measures as measures_module
     from veiligverder.data import load_dataset
-    from veiligverder.instruments import load_spec
 
     dataset = load_dataset(data_dir)
     if rematch:
         dataset = rematched_dataset(dataset, seed=seed, keys_dir=keys_dir)
     m = measures_module.derive(dataset, keys_dir=keys_dir, cumulation_threshold=cumulation_threshold)
+    figures = read_yaml(paths.REPORT_FACTS)["figures"]
+    # The figures' norm lines are the population values the report prints (figures 8, 9 and 12).
     norms = {
-        "emotional_insecurity": float(load_spec("simspr")["norms"]["figure_mean"]),
-        "parenting_stress": float(load_spec("nosik")["norms"]["mean"]),
-        "qol_child": float(load_spec("kid")["norms"]["dutch_youth_mean"]),
+        "emotional_insecurity": float(figures["fig8_child_emotional_insecurity"]["normal_population_mean"]),
+        "parenting_stress": float(figures["fig9_parenting_stress"]["normal_population_mean"]),
+        "qol_child": float(figures["fig12_child_quality_of_life"]["dutch_youth_mean"]),
     }
     return Study(dataset, m, norms, dict(m.keys), rematched=rematch, disclosure_threshold=disclosure_threshold)
 

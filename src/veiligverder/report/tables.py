@@ -214,3 +214,44 @@ def baseline_problems(families: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     table = pd.DataFrame(rows).set_index("line")
     table.columns = [f"{c} (n = {results[f'table4.n.{c}']})" if c in POPULATIONS else c for c in table.columns]
     return table, results
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 3: the instruments and their reliability
+
+
+def instruments_table(keys_dir=None) -> pd.DataFrame:
+    """One row per instrument, generated from the specs the scoring engine reads."""
+    from veiligverder.instruments import available_instruments, load_spec
+
+    rows = []
+    for name in available_instruments():
+        spec = load_spec(name, keys_dir=keys_dir)
+        key = "—"
+        if spec.licensed:
+            key = "illustrative" if spec.illustrative else "licensed (user's)"
+        rows.append({"instrument": spec.title, "list": name, "reporter": spec.reporter.replace("_", " "),
+                     "items": spec.n_items, "answers": f"{spec.min:g}-{spec.max:g}",
+                     "scales": ", ".join(s.replace("_", " ") for s in spec.scales), "key": key})
+    return pd.DataFrame(rows).set_index("instrument")
+
+
+def reliability_table(dataset: Dataset, *, keys_dir=None) -> tuple[pd.DataFrame, dict]:
+    """Cronbach's alpha as reported next to alpha computed on the data in force.
+
+    The pairs (which scale the report's alpha refers to) are the ``alphas`` targets of
+    ``synthetic/targets.yml``, each citing its ``report_facts.yml`` key; alpha is computed by
+    :func:`veiligverder.instruments.cronbach_alpha_table` on the baseline rows of all groups.
+    Result ids: the target ids (``alpha.<scale>``).
+    """
+    from veiligverder.synthetic.calibration import calibration_table
+
+    cal = calibration_table(dataset, keys_dir=keys_dir, target_set="alphas")
+    table = pd.DataFrame({
+        "scale": cal["target"].str.removeprefix("alpha.").str.replace("_", " "),
+        "reported": cal["target_value"].astype(float),
+        "computed": cal["achieved"].astype(float).round(2),
+        "within 0.05": cal["ok"].map({True: "yes", False: "no"}),
+        "report": cal["source"].str.removeprefix("instrument_reliability."),
+    }).set_index("scale")
+    return table, dict(zip(cal["target"], cal["achieved"].astype(float)))

@@ -16,14 +16,23 @@ The model is described in :mod:`veiligverder.synthetic.model`; the targets (each
 ``report_facts.yml``) are in ``targets.yml``; the model's own choices in ``params.yml``.
 """
 
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
 from veiligverder.synthetic.core import load_targets
 from veiligverder.synthetic.model import DEFAULT_SEED, generate
 from veiligverder.synthetic.writer import MARKER, SyntheticWriteError, main_cli, write_synthetic
 
 
-def calibration_table(dataset, *, keys_dir=None):  # noqa: ANN001, ANN201 - documented in calibration.py
-    """See :func:`veiligverder.synthetic.calibration.calibration_table` (imported lazily: it needs the
-    scoring and statistics layers, which the generator itself never uses)."""
+def calibration_table(dataset: Any, *, keys_dir: str | Path | None = None) -> pd.DataFrame:
+    """Every target of ``targets.yml`` next to the value achieved on ``dataset``.
+
+    Columns ``[target, source, target_value, achieved, tolerance, ok]``; see
+    :func:`veiligverder.synthetic.calibration.calibration_table` (imported on first use: it needs the
+    scoring and statistics layers, which the generator itself never uses).
+    """
     from veiligverder.synthetic.calibration import calibration_table as _table
 
     return _table(dataset, keys_dir=keys_dir)

@@ -35,7 +35,8 @@ def cts_block(target: np.ndarray, propensity: np.ndarray, blocks: np.ndarray, cf
     ``propensity`` (per item, log scale) says how common an item is; every row gets its own shift
     per block (``block_sd``), so items of one block agree more than items of different blocks. An
     item without a past-year incident is coded 2 ('before, not in the past year') with probability
-    ``history`` where the row has any incident, else 1 ('never').
+    ``history`` where the row has any incident, else 1 ('never'); a share ``skip`` of the 'never'
+    answers is left unanswered (item non-response; it counts as 0 incidents, CONTRACT §2).
     """
     n, k = len(target), len(propensity)
     shift = cfg["block_sd"] * rng.standard_normal((n, int(blocks.max()) + 1))[:, blocks]
@@ -43,7 +44,8 @@ def cts_block(target: np.ndarray, propensity: np.ndarray, blocks: np.ndarray, cf
     levels, _ = realize(target, rng.random((n, k)), b, a=cfg["a"], gains=cts_gains())
     history = (rng.random((n, k)) < cfg["history"]) & (np.nan_to_num(target) > 0)[:, None]
     codes = np.where(levels > 0, levels + 2, np.where(history, 2.0, 1.0))
-    return np.where(np.isnan(levels), np.nan, codes)
+    skipped = (codes == 1) & (rng.random((n, k)) < cfg["skip"])
+    return np.where(np.isnan(levels) | skipped, np.nan, codes)
 
 
 def cts_items(instrument: str, targets: dict[str, np.ndarray], cfg: dict[str, Any],

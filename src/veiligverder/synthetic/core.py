@@ -1,8 +1,9 @@
 """Small building blocks of the synthetic twin: named random streams, exact quotas, moment matching,
 the latest-follow-up rule and the 2 x 2 mixed ANOVA the generator checks itself against.
 
-The generator never imports the project's scoring or statistics (they are what the twin tests);
-the few rules it needs are re-implemented here from CONTRACT §2-§3 and kept deliberately plain.
+The generator reads the instrument specs and keys but never uses the project's scoring or
+statistics (they are what the twin is checked with); the few rules it needs are re-implemented
+here from CONTRACT §2-§3 and kept deliberately plain.
 """
 
 from __future__ import annotations
@@ -85,10 +86,6 @@ def standardize(x: np.ndarray, groups: np.ndarray, mask: np.ndarray | None = Non
     return x
 
 
-def follow_up_wave(present: dict[str, np.ndarray]) -> np.ndarray:
-    """The follow-up wave per unit under the 'latest' rule: T2 where present, else T1, else ''."""
-    return np.where(present["T2"], "T2", np.where(present["T1"], "T1", ""))
-
 
 def mixed_anova_2x2(y0: np.ndarray, y1: np.ndarray, group: np.ndarray) -> dict[str, dict[str, float]]:
     """F, p and partial eta squared of time, group and interaction in a 2 (group) x 2 (time) design.
@@ -120,12 +117,14 @@ def mixed_anova_2x2(y0: np.ndarray, y1: np.ndarray, group: np.ndarray) -> dict[s
     return out
 
 
-def paired_p(y0: np.ndarray, y1: np.ndarray) -> float:
-    """Two-sided p of the paired t-test of a change (scipy.stats.ttest_rel)."""
-    d = y1 - y0
-    if d.size < 2 or np.allclose(d, d[0]):
-        return 1.0 if np.allclose(d, 0) else 0.0
-    return float(stats.ttest_rel(y1, y0).pvalue)
+
+def analysis_pairs(values: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Baseline and latest follow-up values of the VV and control units that have both."""
+    has = np.isfinite(values)
+    fu = np.where(has[:, 2], 2, np.where(has[:, 1], 1, -1))          # latest follow-up wave
+    keep = has[:, 0] & (fu > 0) & np.isin(groups, ("VV", "control"))
+    idx = np.flatnonzero(keep)
+    return values[idx, 0], values[idx, fu[idx]], groups[idx]
 
 
 TARGETS_FILE = "targets.yml"

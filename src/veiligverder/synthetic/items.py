@@ -68,18 +68,19 @@ def realize(
     Notes
     -----
     All crossing points of a row are sorted; the cumulative gains along them give the score for
-    every ``theta`` at once, so no iteration is needed.
+    every ``theta`` at once, so no iteration is needed: the row passes its ``m`` lowest crossings,
+    ``m`` chosen so that the score is nearest the target (an item's own crossings are increasing,
+    so its level is the number of its crossings passed).
     """
     target = np.asarray(target, float)
     n, k = u.shape
     steps = b.shape[-1]
     gains = np.ones(steps) if gains is None else np.asarray(gains, float)
     u = np.clip(u, 1e-9, 1 - 1e-9)
-    cross = (b if b.ndim == 3 else b[None, :, :]) + logit(u)[:, :, None] / a                     # (n, k, L-1), increasing in l
+    cross = (b if b.ndim == 3 else b[None, :, :]) + logit(u)[:, :, None] / a  # (n, k, L-1), rising in l
     flat = cross.reshape(n, k * steps)
     gain = np.broadcast_to(gains, (n, k, steps)).reshape(n, k * steps)
     order = np.argsort(flat, axis=1, kind="stable")
-    sorted_cross = np.take_along_axis(flat, order, axis=1)
     cum = np.cumsum(np.take_along_axis(gain, order, axis=1), axis=1)       # score after each crossing
     cum0 = np.concatenate([np.zeros((n, 1)), cum], axis=1)                 # score before any crossing
     # number of crossings passed: choose the count m whose score cum0[m] is nearest the target
@@ -91,12 +92,10 @@ def realize(
         np.take_along_axis(cum0, above[:, None], 1)[:, 0] - tgt
     )
     m = np.where(pick_low, below, above)
-    # theta just past the m-th crossing (and before the next one)
-    ext = np.concatenate([np.full((n, 1), -np.inf), sorted_cross, np.full((n, 1), np.inf)], axis=1)
-    lo = np.take_along_axis(ext, m[:, None], 1)[:, 0]
-    hi = np.take_along_axis(ext, (m + 1)[:, None], 1)[:, 0]
-    theta = np.where(np.isinf(lo), hi - 1.0, np.where(np.isinf(hi), lo + 1.0, (lo + hi) / 2))
-    levels = np.sum(cross < theta[:, None, None], axis=2).astype(float)
+    # the m lowest crossings are passed (ranks, so that tied crossings of different items are split)
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(k * steps)[None, :].repeat(n, axis=0), axis=1)
+    levels = (rank < m[:, None]).reshape(n, k, steps).sum(axis=2).astype(float)
     score = np.take_along_axis(cum0, m[:, None], 1)[:, 0]
     missing = ~np.isfinite(target)
     levels[missing] = np.nan

@@ -90,9 +90,9 @@ def binary_quota(group: np.ndarray, elig: np.ndarray, start: np.ndarray, cfg: di
     has = elig[:, 0] & (fu > 0)
     end = start.copy()
     for g in np.unique(group):
-        sel = (group == g) & has
-        leave = pick_exact(round(_by_group(cfg["leave"], np.array([g]))[0] * np.sum(sel & start)), (sel & start).astype(float), rng)
-        enter = pick_exact(round(_by_group(cfg["enter"], np.array([g]))[0] * np.sum(sel & ~start)), (sel & ~start).astype(float), rng)
+        ones, zeros = (group == g) & has & start, (group == g) & has & ~start
+        leave = pick_exact(round(_by_group(cfg["leave"], np.array([g]))[0] * ones.sum()), ones.astype(float), rng)
+        enter = pick_exact(round(_by_group(cfg["enter"], np.array([g]))[0] * zeros.sum()), zeros.astype(float), rng)
         end = np.where(leave, False, np.where(enter, True, end))
     mid = np.where(rng.random(n) < cfg.get("mid", 0.6), end, start)
     out = np.column_stack([start, np.where(fu == 1, end, mid), end]).astype(float)
@@ -104,9 +104,10 @@ def family_quota(family: np.ndarray, group: np.ndarray, elig0: np.ndarray, score
                  share: dict[str, float], rng: np.random.Generator, *, noise: float = 0.5) -> np.ndarray:
     """Units flagged at T0 so that exactly ``share_g`` % of the group's families have a flagged unit.
 
-    Families with at least one eligible unit are ranked by their highest unit score plus noise; the
-    top ``round(share * n_families)`` are flagged, and in a flagged family the unit with the
-    highest score (and any other unit already past the family's rank threshold) is flagged.
+    Families with at least one eligible unit are ranked by their highest unit score plus noise
+    (``noise``, so that the flag follows the score without being a function of it); the top
+    ``round(share * n_families)`` are flagged, and in a flagged family the unit with the highest
+    score is the flagged one (its other members are not).
     """
     frame = pd.DataFrame({"family": family, "group": group, "score": score + noise * rng.standard_normal(len(score)),
                           "elig": elig0})

@@ -4,9 +4,12 @@ Model (per family f, parent p, child c, wave w):
 
 * partner violence of a parent at T0: ``V = s_g * exp(sigma0 * z_f + tau * e_p)``; ``z_f`` is the
   family's violence trait, ``s_g`` scales each group to its Tabel 4 family mean (cohort families
-  have a fixed spread ``sigma0_cohort``).
+  have a fixed spread ``sigma0_cohort``). VV and control families, selected for their violence,
+  get a floor of ``design_floor`` times the mean level on top.
 * by the follow-up a share ``desist_g`` of the families has no partner violence any more; in the
-  others it is multiplied by ``exp(log(ratio) + sigma_fu * e_f)``. The follow-up level is scaled so
+  others it is multiplied by ``exp(log(ratio) + sigma_fu * e_f)``. Families where both parents
+  take part stop less often and less (``couple_desist_weight``, ``couple_ratio``), which is what
+  makes the parent-level time effect smaller than the family-level one. The follow-up level is scaled so
   that the VV and control families of the analysis sample have the follow-up means of
   ``params.yml`` (figure 2: VV from about 100 to about 20 incidents a year).
 * child-directed violence at T0 is present in a share of children (more likely in violent
@@ -23,12 +26,13 @@ parents) as nearly as the model allows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from veiligverder.synthetic.core import Targets, mixed_anova_2x2, pick_exact
+from veiligverder.synthetic.core import Targets, analysis_pairs, mixed_anova_2x2, pick_exact
 from veiligverder.synthetic.outcomes import follow_up_index
 
 POP = {"VV": "VV", "control": "control", "cohort": "population"}
@@ -39,12 +43,15 @@ def desistance(fam: pd.DataFrame, fam_fu: np.ndarray, cfg: dict[str, Any], rng: 
 
     Exactly ``round(desist_g * n)`` of a group's families with a follow-up have none at their
     follow-up wave; of those followed up at T2 a share ``desist_by_T1`` had none at T1 already.
+    Families where both parents take part (couples still in contact) stop less often: their
+    chance of being picked is weighted by ``couple_desist_weight``.
     """
     group = fam["group"].to_numpy()
+    weight = np.where(fam["n_parents"].to_numpy() == 2, cfg["couple_desist_weight"], 1.0)
     d_fu = np.zeros(len(fam), bool)
     for g in ("VV", "control", "cohort"):
         sel = (group == g) & (fam_fu > 0)
-        d_fu |= pick_exact(round(cfg["desist"][g] * sel.sum()), sel.astype(float), rng)
+        d_fu |= pick_exact(round(cfg["desist"][g] * sel.sum()), sel * weight, rng)
     early = rng.random(len(fam)) < cfg["desist_by_T1"]
     out = np.zeros((len(fam), 3), bool)
     out[:, 2] = d_fu
@@ -100,9 +107,14 @@ def partner_violence(par: pd.DataFrame, fam: pd.DataFrame, z_f: pd.Series, desis
     group = par["group"].to_numpy()
     zf = par["family_id"].map(z_f).to_numpy()
     e_f = par["family_id"].map(pd.Series(draws["family_fu"], index=fam["family_id"])).to_numpy()
-    spread = np.where(np.isin(group, ("VV", "control")), sigma0, cfg["sigma0_cohort"])
+    design = np.isin(group, ("VV", "control"))
+    spread = np.where(design, sigma0, cfg["sigma0_cohort"])
     v0 = np.exp(spread * zf + cfg["tau"] * draws["parent"][:, 0])
-    ratio = np.exp(np.log(cfg["ratio"]) + sigma_fu * e_f + cfg["tau"] * draws["parent"][:, 1])
+    v0 = v0 + design * cfg["design_floor"] * np.exp(spread**2 / 2)          # a floor of the mean level
+    v0 = _compress(v0, group, cfg["compress_above"])
+    couple = (par["n_parents"] == 2).to_numpy()
+    ratio = np.exp(np.log(cfg["ratio"]) + np.where(couple, np.log(cfg["couple_ratio"]), 0.0)
+                   + sigma_fu * e_f + cfg["tau"] * draws["parent"][:, 1])
     stop = desist.loc[par["family_id"]].to_numpy()
     v = np.column_stack([v0, v0 * np.sqrt(ratio), v0 * ratio])
     v[:, 1:] *= ~stop[:, 1:]
@@ -115,7 +127,11 @@ def partner_violence(par: pd.DataFrame, fam: pd.DataFrame, z_f: pd.Series, desis
     child_fu = child_fam.reindex(fam_mean.index).to_numpy()[np.arange(len(fam_mean)), np.maximum(fam_fu, 0)]
     for g in ("VV", "control", "cohort"):
         sel_f = fam_group == g
-        s0 = partner_goal(t, POP[g]) / fam_mean.iloc[:, 0].to_numpy()[sel_f].mean()
+        # T0: Tabel 4 takes all families, figure 2 the analysis sample; the scale is the geometric
+        # mean of the two that each would need, so a heavy family lost to follow-up splits the miss
+        t0 = fam_mean.iloc[:, 0].to_numpy()
+        ref = t0[sel_f].mean() if g == "cohort" else np.sqrt(t0[sel_f].mean() * t0[sel_f & both].mean())
+        s0 = partner_goal(t, POP[g]) / ref
         # follow-up: the family total (partner + child) of the analysis sample has the set mean
         partner_fu = cfg["fu_total"][g] - np.nanmean(child_fu[sel_f & both])
         s_fu = max(partner_fu, 0.5) / (s0 * np.nanmean(fu_val[sel_f & both]))
@@ -165,16 +181,7 @@ def effects(par: pd.DataFrame, fam: pd.DataFrame, v: np.ndarray, total: pd.DataF
     return out
 
 
-def analysis_pairs(values: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Baseline and latest follow-up values of the VV and control units that have both."""
-    has = np.isfinite(values)
-    fu = follow_up_index(has)
-    keep = has[:, 0] & (fu > 0) & np.isin(groups, ("VV", "control"))
-    idx = np.flatnonzero(keep)
-    return values[idx, 0], values[idx, fu[idx]], groups[idx]
-
-
-def calibrate_spread(build, bounds: tuple[float, float], target: dict[str, float], *, steps: int = 24) -> float:
+def calibrate_spread(build: Callable[[float], dict[str, float]], bounds: tuple[float, float], target: dict[str, float], *, steps: int = 24) -> float:
     """The T0 spread ``sigma0`` whose two time effects straddle their targets evenly.
 
     ``build(sigma0)`` returns the effects dict of :func:`effects`. The time effects fall as the
@@ -190,6 +197,23 @@ def calibrate_spread(build, bounds: tuple[float, float], target: dict[str, float
         else:
             hi = mid
     return (lo + hi) / 2
+
+
+def _compress(v: np.ndarray, group: np.ndarray, above: float) -> np.ndarray:
+    """Levels beyond ``c = above`` x their group's mean bend towards ``2 c``.
+
+    ``c (2 - c / v)`` for ``v > c`` (same value and slope at ``c``, never above ``2 c``): order is
+    kept, but a handful of families no longer reach the questionnaire's ceiling (every item 'more
+    than 20 times'), which would otherwise dominate Cronbach's alpha and make it swing from seed
+    to seed.
+    """
+    out = v.copy()
+    for g in np.unique(group):
+        sel = group == g
+        c = above * v[sel].mean()
+        high = sel & (v > c)
+        out[high] = c * (2 - c / v[high])
+    return out
 
 
 def _family_mean(par: pd.DataFrame, v: np.ndarray) -> pd.DataFrame:

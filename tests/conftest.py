@@ -33,3 +33,12 @@ def default_build(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def default_results(default_build) -> dict:
     return json.loads((default_build / "results.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def synthetic_dataset(tmp_path_factory):
+    """The default synthetic twin (seed 20201231), written and loaded once per session."""
+    from veiligverder.data import load_dataset
+    from veiligverder.synthetic import write_synthetic
+
+    return load_dataset(write_synthetic(tmp_path_factory.mktemp("twin") / "default"))

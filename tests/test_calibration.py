@@ -22,9 +22,9 @@ from veiligverder.synthetic.calibration import COLUMNS, CalibrationError, judge
 
 
 @pytest.fixture(scope="session")
-def twin(tmp_path_factory):
-    """The default synthetic twin (seed 20201231), written and loaded once per session."""
-    return load_dataset(write_synthetic(tmp_path_factory.mktemp("calibration") / "twin"))
+def twin(synthetic_dataset):
+    """The default synthetic twin (seed 20201231), shared with the other tests (conftest)."""
+    return synthetic_dataset
 
 
 @pytest.fixture(scope="session")

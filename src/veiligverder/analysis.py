@@ -119,6 +119,16 @@ def test_table(analysis: OutcomeAnalysis) -> pd.DataFrame:
     return top, tests
 
 
+def _stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate test results row-wise, dropping their ``attrs`` (tables that pandas cannot compare)."""
+    plain = []
+    for f in frames:
+        f = f.copy()
+        f.attrs = {}
+        plain.append(f)
+    return pd.concat(plain, ignore_index=True)
+
+
 @dataclass
 class CategoryAnalysis:
     """Figure 1: the violence category per group and wave, with its tests."""
@@ -142,12 +152,11 @@ def analyse_category(measures, *, follow_up_rule: str = "latest") -> CategoryAna
     shares = (counts.div(totals.where(totals > 0), axis=0).stack(future_stack=True)
               .rename("share").reset_index().rename(columns={"value": "category"}))
     shares["n"] = shares.set_index(["group", "time"]).index.map(totals).astype(int)
-    within = pd.concat(
+    within = _stack(
         [stats.stuart_maxwell(sample[sample["group"] == g], dv="value", within="time", subject="unit_id").assign(group=g)
-         for g in GROUPS], ignore_index=True)
-    between = pd.concat(
-        [stats.chi2_groups(sample[sample["time"] == t], x="group", y="value").assign(time=t) for t in TIMES],
-        ignore_index=True)
+         for g in GROUPS])
+    between = _stack(
+        [stats.chi2_groups(sample[sample["time"] == t], x="group", y="value").assign(time=t) for t in TIMES])
     results: dict[str, Any] = {}
     for r in shares.itertuples():
         results[f"violence_category.share.{r.group}.{r.time}.{r.category}"] = r.share
@@ -310,3 +319,45 @@ def analyse_help_satisfaction(measures) -> SatisfactionAnalysis:
     results["help_satisfaction.p"] = float(test["p_unc"].iloc[0])
     results["help_satisfaction.band_p"] = float(band_test["p_unc"].iloc[0])
     return SatisfactionAnalysis(sample, summary, shares, test, band_test, results)
+
+
+# --------------------------------------------------------------------------------------------
+# matching (report ch. 5.1)
+
+
+@dataclass
+class MatchingReport:
+    """The matching of chapter 5.1: balance before and after, and the overlap with the dataset's labels."""
+
+    matching: Any
+    balance: pd.DataFrame
+    results: dict[str, Any] = field(default_factory=dict)
+
+
+def matching_report(dataset, measures, *, seed: int = 0) -> MatchingReport:
+    """Repeat the report's choice of controls (:func:`veiligverder.design.match_controls`) and say
+    how well it balances the matching variables and how far it agrees with the dataset's own
+    ``control`` label."""
+    cov = design.matching_covariates(dataset, measures)
+    m = design.match_controls(cov, seed=seed)
+    overlap = design.overlap_with_labels(m)
+    results = {
+        "matching.n_treated": int((m.covariates["group"] == "VV").sum()),
+        "matching.n_candidates": int((m.covariates["group"] != "VV").sum()),
+        "matching.n_controls": overlap["n_chosen"],
+        "matching.overlap": overlap["n_both"],
+        "matching.overlap_share": overlap["share_of_chosen"],
+        "matching.max_abs_smd_before": float(m.balance["smd_before"].abs().max()),
+        "matching.max_abs_smd_after": float(m.balance["smd_after"].abs().max()),
+    }
+    return MatchingReport(m, m.balance, results)
+
+
+def rematched_dataset(dataset, *, seed: int = 0, keys_dir=None):
+    """The dataset with its control group replaced by the families that matching chooses
+    (parameter ``rematch``); the measures needed for matching are derived once here."""
+    from veiligverder import measures as measures_module
+
+    m = measures_module.derive(dataset, keys_dir=keys_dir)
+    matching = design.match_controls(design.matching_covariates(dataset, m), seed=seed)
+    return design.relabel(dataset, matching)

@@ -243,10 +243,65 @@ class Study:
         unit count in ``counts`` (same shape) is below the threshold; see
         :func:`veiligverder.report.disclosure.suppress`."""
         if self.synthetic:
-            return table
+            plain = table.copy()
+            plain.attrs = {}
+            return plain
         from veiligverder.report.disclosure import suppress
 
         return suppress(table, counts, threshold=self.disclosure_threshold)
+
+    def _small(self, n: pd.Series) -> pd.Series:
+        """Cells that disclosure control blanks: real data, fewer than the threshold but not zero units."""
+        return pd.Series(False, index=n.index) if self.synthetic else (n > 0) & (n < self.disclosure_threshold)
+
+    def analyse(self, outcome: str, *, follow_up_rule: str = "latest") -> OutcomeAnalysis:
+        """:func:`analyse` with disclosure control: on real data a group mean resting on fewer than
+        ``disclosure_threshold`` units is blanked in the summary, the figure and the result ids."""
+        a = analyse(self.measures, outcome, follow_up_rule=follow_up_rule)
+        small = self._small(a.summary["n"])
+        if small.any():
+            a.summary.loc[small, ["mean", "ci_low", "ci_high"]] = np.nan
+            for r in a.summary.loc[small].itertuples():
+                a.results[f"{outcome}.mean.{r.group}.{r.time}"] = float("nan")
+        return a
+
+    def analyse_category(self, *, follow_up_rule: str = "latest") -> CategoryAnalysis:
+        """:func:`analyse_category` with disclosure control: on real data a category share resting on
+        fewer than ``disclosure_threshold`` families is blanked."""
+        c = analyse_category(self.measures, follow_up_rule=follow_up_rule)
+        counts = (c.shares["share"] * c.shares["n"]).round()
+        small = self._small(counts)
+        if small.any():
+            c.shares.loc[small, "share"] = np.nan
+            for r in c.shares.loc[small].itertuples():
+                c.results[f"violence_category.share.{r.group}.{r.time}.{r.category}"] = float("nan")
+        return c
+
+    def analyse_help_grade(self) -> HelpGradeAnalysis:
+        """:func:`analyse_help_grade` with disclosure control of group means."""
+        h = analyse_help_grade(self.measures)
+        small = self._small(h.summary["n"])
+        h.summary.loc[small, ["mean", "ci_low", "ci_high"]] = np.nan
+        for r in h.summary.loc[small].itertuples():
+            h.results[f"help_grade.mean.{r.group}"] = float("nan")
+        return h
+
+    def analyse_help_satisfaction(self) -> SatisfactionAnalysis:
+        """:func:`analyse_help_satisfaction` with disclosure control of group means and band shares."""
+        h = analyse_help_satisfaction(self.measures)
+        small = self._small(h.summary["n"])
+        h.summary.loc[small, ["mean", "ci_low", "ci_high"]] = np.nan
+        for r in h.summary.loc[small].itertuples():
+            h.results[f"help_satisfaction.mean.{r.group}"] = float("nan")
+        if not self.synthetic:
+            n = h.summary.set_index("group")["n"]
+            band_n = h.shares.mul(n.reindex(h.shares.index), axis=0).round()
+            blank = (band_n > 0) & (band_n < self.disclosure_threshold)
+            h.shares = h.shares.mask(blank)
+            for g in blank.index:
+                for band in blank.columns[blank.loc[g].to_numpy()]:
+                    h.results[f"help_satisfaction.share.{g}.{band.replace(' ', '_')}"] = float("nan")
+        return h
 
 
 def load_study(data_dir, *, keys_dir=None, cumulation_threshold: int = 5, rematch: bool = False, seed: int = 0,

@@ -310,6 +310,6 @@ def love_plot(balance: pd.DataFrame, *, threshold: float = 0.1):
     ax.axvline(threshold, color="0.5", linestyle="--", linewidth=1)
     ax.set_yticks(y, b["label"])
     ax.set_xlabel("absolute standardised mean difference")
-    ax.legend(loc="lower right", frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18 - 0.6 / len(b)), ncol=2, frameon=False)
     fig.tight_layout()
     return fig

@@ -150,6 +150,19 @@ def chapter_parameters(chapter: Chapter, base: dict[str, Any]) -> dict[str, Any]
     return {k: v for k, v in base.items() if k in declared}
 
 
+def _hide_injected_parameters(path: str) -> None:
+    """Tag papermill's injected-parameters cell ``remove-cell``: the book shows no paths or settings
+    as code (the provenance appendix lists the parameters)."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    nbformat.write(nb, path)
+
+
 def _execute(name: str, source: str, executed: str, parameters: dict[str, Any], cwd: str) -> float:
     """Worker: convert one MyST notebook and execute it with papermill; returns seconds."""
     import jupytext
@@ -170,6 +183,7 @@ def _execute(name: str, source: str, executed: str, parameters: dict[str, Any], 
             progress_bar=False,
             log_output=False,
         )
+        _hide_injected_parameters(executed)
     except pm.PapermillExecutionError as exc:
         raise BuildError(
             f"chapter {name!r} failed in cell {exc.exec_count} (cell index {exc.cell_index}): "

@@ -143,7 +143,7 @@ def power_curves(samples: dict[str, ChangeScores], *, sizes: Sequence[int] = DEF
         observed standardised effect).
     """
     from joblib import Parallel, delayed
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # plain text bar: no widgets in executed notebooks
 
     tasks = [(o, s, n) for o, s in samples.items() for n in sizes]
     seeds = np.random.SeedSequence(seed).generate_state(len(tasks))
@@ -183,8 +183,17 @@ def summary_table(samples: dict[str, ChangeScores], curves: pd.DataFrame, observ
             "effect (d)": round(s.cohen_d, 2),
             # unequal groups: the harmonic mean of the two sizes gives the same standard error
             "power at observed n": round(analytic_power(s.cohen_d, int(round(2 / (1 / n1 + 1 / n2)))), 2),
-            "n per group for 80 % (simulated)": n_for_power(curves[curves["outcome"] == outcome]),
-            "n per group for 80 % (analytic)": analytic_n_for_power(s.cohen_d),
+            "n per group for 80 % (simulated)": _fmt_n(n_for_power(curves[curves["outcome"] == outcome]),
+                                                       int(curves["n_per_group"].max())),
+            "n per group for 80 % (analytic)": _fmt_n(analytic_n_for_power(s.cohen_d), ANALYTIC_CAP),
         })
     return pd.DataFrame(rows).set_index("outcome")
+
+
+ANALYTIC_CAP = 10_000
+
+
+def _fmt_n(n: float, cap: int) -> str:
+    """A group size for display: the whole number, or '> cap' beyond the range considered."""
+    return f"> {cap:,}".replace(",", " ") if not np.isfinite(n) or n > cap else f"{int(n)}"
 

@@ -23,8 +23,10 @@ def suppress(table: pd.DataFrame, counts: pd.DataFrame | pd.Series | None = None
     table : DataFrame
         The table to publish.
     counts : DataFrame or Series, optional
-        Unit counts behind each cell: a frame of the same shape and labels as ``table``, or a Series
-        indexed like ``table``'s rows (one count per row). When omitted, ``table`` itself holds counts.
+        Unit counts behind the cells: a frame with ``table``'s rows and some or all of its columns
+        (columns it lacks, such as a test column, are left as they are), or a Series indexed like
+        ``table``'s rows (one count per row, for every column). When omitted, ``table.attrs['counts']``
+        is used if present, else ``table`` itself holds the counts.
     threshold : int
         Smallest publishable count.
 
@@ -37,17 +39,21 @@ def suppress(table: pd.DataFrame, counts: pd.DataFrame | pd.Series | None = None
     if threshold < 1:
         raise ValueError(f"suppress: threshold must be at least 1, got {threshold}")
     if counts is None:
-        counts = table
+        counts = table.attrs.get("counts", table)
     if isinstance(counts, pd.Series):
         c = pd.DataFrame(np.repeat(counts.to_numpy()[:, None], table.shape[1], axis=1),
                          index=counts.index, columns=table.columns)
     else:
         c = counts
-    c = c.reindex(index=table.index, columns=table.columns)
+    unknown = [col for col in c.columns if col not in table.columns]
+    if unknown:
+        raise ValueError(f"suppress: count columns {unknown} are not columns of the table {list(table.columns)}")
+    c = c.reindex(index=table.index)
     if c.isna().to_numpy().any():
-        raise ValueError("suppress: counts do not cover every cell of the table "
-                         f"(rows {list(table.index)}, columns {list(table.columns)})")
-    small = (c.to_numpy(float) > 0) & (c.to_numpy(float) < threshold)
-    out = table.astype(object).copy()
-    out = out.mask(small, MARK.format(threshold=threshold))
-    return out
+        raise ValueError("suppress: counts do not cover every row of the table; rows without a count: "
+                         f"{list(c.index[c.isna().any(axis=1)])[:5]}")
+    n = c.reindex(columns=table.columns).to_numpy(float)  # columns without counts: NaN, never suppressed
+    small = (n > 0) & (n < threshold)
+    out = table.astype(object)
+    out.attrs = {}
+    return out.mask(small, MARK.format(threshold=threshold))

@@ -19,7 +19,21 @@ CATEGORY_PALETTE = {"none": "#009E73", "mild": "#F0E442", "severe": "#D55E00"}
 
 
 def set_theme() -> None:
-    """Apply the book's figure theme (call once at the top of every chapter)."""
+    """Apply the book's figure theme (call once at the top of every chapter).
+
+    Inside a kernel it also registers the PNG formatter for figures, which the inline backend
+    would otherwise register (this module selects Agg so that it works headless), so that glued
+    figures carry an image and not only their text form.
+    """
+    try:
+        from IPython import get_ipython
+
+        if get_ipython() is not None:
+            from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+            set_matplotlib_formats("png")
+    except ImportError:  # no IPython: figures are saved, not displayed
+        pass
     sns.set_theme(context="notebook", style="whitegrid", font_scale=0.95)
     plt.rcParams.update(
         {
@@ -68,7 +82,8 @@ def two_wave_figure(
         part = summary[summary["group"] == group].set_index("time").reindex(list(x))
         xs = [x[t] + offset[group] for t in part.index]
         mean = part["mean"] * scale
-        err = [(part["mean"] - part["ci_low"]) * scale, (part["ci_high"] - part["mean"]) * scale]
+        # clipped at 0: a Wilson interval at a share of 0 or 1 can sit a rounding error past the mean
+        err = [((part["mean"] - part["ci_low"]) * scale).clip(lower=0), ((part["ci_high"] - part["mean"]) * scale).clip(lower=0)]
         ax.errorbar(xs, mean, yerr=err, marker="o", capsize=4, lw=2, color=PALETTE[group], label=GROUP_LABELS[group])
     if norm is not None:
         ax.axhline(norm, ls="--", color="0.35", lw=1.2, label=norm_label)
@@ -139,7 +154,7 @@ def between_figure(summary: pd.DataFrame, *, ylabel: str) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(5.2, 3.6))
     s = summary.set_index("group").reindex(list(GROUP_ORDER))
     for i, g in enumerate(GROUP_ORDER):
-        err = [[s.loc[g, "mean"] - s.loc[g, "ci_low"]], [s.loc[g, "ci_high"] - s.loc[g, "mean"]]]
+        err = [[max(s.loc[g, "mean"] - s.loc[g, "ci_low"], 0)], [max(s.loc[g, "ci_high"] - s.loc[g, "mean"], 0)]]
         ax.errorbar([i], [s.loc[g, "mean"]], yerr=err, marker="o", capsize=5, lw=2, color=PALETTE[g])
     ax.set_xticks(range(len(GROUP_ORDER)), [f"{GROUP_LABELS[g]}\n(n = {int(s.loc[g, 'n'])})" for g in GROUP_ORDER])
     ax.set_xlim(-0.6, len(GROUP_ORDER) - 0.4)

@@ -77,20 +77,28 @@ def describe(result: analysis.OutcomeAnalysis, what: str, *, unit: str = "", per
     return " ".join(parts)
 
 
-def test_tables(result: analysis.OutcomeAnalysis, *, percent: bool = False) -> pd.DataFrame:
-    """The small table under each figure: n and means per group, then the three ANOVA rows."""
+def test_tables(result: analysis.OutcomeAnalysis, *, percent: bool = False, digits: int = 2) -> pd.DataFrame:
+    """The small table under each figure, in one block: a row per group (n, mean at baseline and at
+    follow-up) and a row per ANOVA effect (F with its degrees of freedom, p, partial eta squared and
+    the words of Tabel 1). Cells that do not apply stay empty."""
     top, tests = analysis.test_table(result)
-    if percent:
-        top = top.assign(**{c: top[c] * 100 for c in ("mean at baseline", "mean at follow-up")})
-    top = top.round(2).astype(object)
+    scale = 100.0 if percent else 1.0
+    blank = ""
     rows = []
     for name, r in top.iterrows():
-        rows.append({"": name, "n": r["n"], "baseline": r["mean at baseline"], "follow-up": r["mean at follow-up"],
-                     "test": ""})
+        rows.append({"": name, "n": int(r["n"]),
+                     "baseline" + (" (%)" if percent else ""): fmt_num(r["mean at baseline"] * scale, digits),
+                     "follow-up" + (" (%)" if percent else ""): fmt_num(r["mean at follow-up"] * scale, digits),
+                     "F": blank, "p": blank, "partial η²": blank, "effect": blank})
     for source, r in tests.iterrows():
-        label = {"time": "time", "group": "group", "interaction": "group x time"}[source]
-        rows.append({"": label, "n": "", "baseline": "", "follow-up": "",
-                     "test": f"{fmt_test(r.rename({'p': 'p_unc', 'partial η²': 'np2'}))}; {r['words']}"})
+        label = {"time": "time", "group": "group", "interaction": "group × time"}[source]
+        finite = math.isfinite(r["F"])
+        rows.append({"": label, "n": blank, "baseline" + (" (%)" if percent else ""): blank,
+                     "follow-up" + (" (%)" if percent else ""): blank,
+                     "F": f"F({r['df1']:.0f}, {r['df2']:.0f}) = {r['F']:.2f}" if finite else "–",
+                     "p": fmt_p(r["p"]).removeprefix("p ").removeprefix("= ") if finite else "–",
+                     "partial η²": f"{r['partial η²']:.2f}".replace("0.", ".", 1) if finite else "–",
+                     "effect": r["words"]})
     return pd.DataFrame(rows).set_index("")
 
 

@@ -97,18 +97,13 @@ def claims() -> list[Claim]:
         for pop, v in by_pop.items():
             out.append(Claim(f"table4_baseline_problems.families_pct.{item}.{pop}", "Tabel 4", v,
                              f"table4.{item}.{pop}", "points", 5.0, f"{item.replace('_', ' ')} %, {pop}"))
-    for scale, v in f["instrument_reliability"].items():
-        if isinstance(v, dict):
-            for sub, a in v.items():
-                out.append(Claim(f"instrument_reliability.{scale}.{sub}", "ch. 3.3.1", a, f"alpha.{scale}.{sub}",
-                                 "absolute", 0.05, f"alpha {scale} {sub}"))
-        elif isinstance(v, list):
-            for i, which in enumerate(("min", "max")):
-                out.append(Claim(f"instrument_reliability.{scale}", "ch. 3.3.1", v[i], f"alpha.{scale}.{which}",
-                                 "absolute", 0.05, f"alpha {scale} ({which} of the reported range)"))
-        else:
-            out.append(Claim(f"instrument_reliability.{scale}", "ch. 3.3.1", v, f"alpha.{scale}", "absolute", 0.05,
-                             f"alpha {scale}"))
+    # Alphas: the report gives one value per instrument (or a range); the twin's target list maps
+    # each to the project's scales (one report value may stand for a self- and a partner-scale).
+    from veiligverder.synthetic import load_targets
+
+    for e in load_targets().entries("alphas"):
+        out.append(Claim(e["source"], "ch. 3.3.1", e["value"], e["id"], "absolute", 0.05,
+                         f"alpha {e.get('scale', e['id'].removeprefix('alpha.')).replace('_', ' ')}"))
     out.extend(_figure_claims(f["figures"]))
     for band, count in f["qualitative"]["parent_grades_of_vv"].items():
         out.append(Claim(f"qualitative.parent_grades_of_vv.{band}", "ch. 4.2.6", count,

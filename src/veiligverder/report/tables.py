@@ -92,6 +92,16 @@ def background_parents(dataset: Dataset, *, groups: tuple[str, ...] = STUDY_GROU
     return out.reset_index(drop=True)
 
 
+# Readable labels for the codebook's category codes in Tabel 3 (codes stay in the result ids).
+CATEGORY_LABELS = {
+    "lt25": "under 25", "25_34": "25-34", "35_44": "35-44", "45_54": "45-54", "55plus": "55 and over",
+    "primary": "primary school", "mavo_lbo": "mavo / lbo", "havo_vwo_mbo": "havo / vwo / mbo",
+    "hbo_wo": "hbo / wo", "lt1500": "below EUR 1500", "1500_3100": "EUR 1500-3100", "gt3100": "above EUR 3100",
+    "dutch": "Dutch", "antillean": "Antillean", "moroccan": "Moroccan", "surinamese": "Surinamese",
+    "turkish": "Turkish", "other": "other", "3plus": "3 or more",
+}
+
+
 def background_table(dataset: Dataset, *, groups: tuple[str, ...] = STUDY_GROUPS) -> tuple[pd.DataFrame, dict]:
     """Tabel 3: percentages per group, the between-group test per variable, and result ids.
 
@@ -114,18 +124,21 @@ def background_table(dataset: Dataset, *, groups: tuple[str, ...] = STUDY_GROUPS
     rows, results = [], {}
     for var in [c for c in parents.columns if c.endswith("_pct")]:
         sub = parents[["group", var]].dropna()
-        pct = pd.crosstab(sub[var], sub["group"], normalize="columns").reindex(columns=list(groups)).fillna(0) * 100
+        n_cat = pd.crosstab(sub[var], sub["group"]).reindex(columns=list(groups)).fillna(0)
+        pct = n_cat.div(n_cat.sum(axis=0).where(lambda n: n > 0), axis=1).fillna(0) * 100
         test = stats.chi2_groups(sub, x="group", y=var).iloc[0]
         results[f"table3.{var}.p"] = float(test["p_unc"])
         words = f"{test['method']}, p = {test['p_unc']:.3f}"
         binary = set(pct.index) <= {"yes", "no"}
         cats = ["yes"] if binary else list(pct.index)
         for cat in cats:
-            row = {"variable": var.removesuffix("_pct").replace("_", " "), "category": cat if not binary else "",
+            row = {"variable": var.removesuffix("_pct").replace("_", " "),
+                   "category": CATEGORY_LABELS.get(str(cat), str(cat)) if not binary else "",
                    "test": words, "Ns": "Ns" if test["p_unc"] >= 0.05 else "*"}
             for g in groups:
                 value = float(pct.loc[cat, g]) if cat in pct.index else 0.0
                 row[g] = round(value, 1)
+                row[f"_n_{g}"] = int(n_cat.loc[cat, g]) if cat in n_cat.index else 0
                 results[f"table3.{var}.{g}" if binary else f"table3.{var}.{cat}.{g}"] = value
             rows.append(row)
     chi = dataset.children.loc[dataset.children["wave"] == BASELINE].copy()
@@ -139,13 +152,18 @@ def background_table(dataset: Dataset, *, groups: tuple[str, ...] = STUDY_GROUPS
     girls_test = stats.chi2_groups(chi.dropna(subset=["sex"]), x="group", y="sex").iloc[0]
     results["table3.child_mean_age.p"] = float(age_test["p_unc"])
     results["table3.child_girls_pct.p"] = float(girls_test["p_unc"])
+    n_chi = {f"_n_{g}": int((chi["group"] == g).sum()) for g in groups}
+    n_girls = {f"_n_{g}": int(((chi["group"] == g) & (chi["sex"] == "girl")).sum()) for g in groups}
     rows.append({"variable": "children: mean age (years)", "category": "", "test": f"Welch t, p = {age_test['p_unc']:.3f}",
-                 "Ns": "Ns" if age_test["p_unc"] >= 0.05 else "*",
+                 "Ns": "Ns" if age_test["p_unc"] >= 0.05 else "*", **n_chi,
                  **{g: round(results[f"table3.child_mean_age.{g}"], 1) for g in groups}})
     rows.append({"variable": "children: girls", "category": "", "test": f"{girls_test['method']}, p = {girls_test['p_unc']:.3f}",
-                 "Ns": "Ns" if girls_test["p_unc"] >= 0.05 else "*",
+                 "Ns": "Ns" if girls_test["p_unc"] >= 0.05 else "*", **n_girls,
                  **{g: round(results[f"table3.child_girls_pct.{g}"], 1) for g in groups}})
-    table = pd.DataFrame(rows).set_index(["variable", "category"])[[*groups, "test", "Ns"]]
+    full = pd.DataFrame(rows).set_index(["variable", "category"])
+    table = full[[*groups, "test", "Ns"]].copy()
+    # units behind each percentage, for disclosure control (Study.protect)
+    table.attrs["counts"] = full[[f"_n_{g}" for g in groups]].set_axis(list(groups), axis=1)
     return table, results
 
 
@@ -194,14 +212,19 @@ def baseline_problems(families: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     for pop, group in POPULATIONS.items():
         results[f"table4.n.{pop}"] = int(base.loc[base["group"] == group, "family_id"].nunique())
     study = base.assign(side=base["group"].map({"cohort": "population", "VV": "study", "control": "study"}))
+    counts = []
     for line, column in {**TABLE4_MEANS, **TABLE4_SHARES}.items():
         share = line in TABLE4_SHARES
         row = {"line": TABLE4_LABELS[line]}
+        n_row = {"line": TABLE4_LABELS[line]}
         for pop, group in POPULATIONS.items():
             values = base.loc[base["group"] == group, column].dropna()
             value = float(values.mean() * (100 if share else 1)) if len(values) else float("nan")
             results[f"table4.{line}.{pop}"] = value
             row[pop] = round(value, 1)
+            # a share rests on the families with the problem, a mean on all families with a value
+            n_row[pop] = int((values == 1).sum()) if share else len(values)
+        counts.append(n_row)
         sub = study.dropna(subset=[column, "side"])
         if share:
             test = stats.chi2_groups(sub.assign(flag=sub[column].astype(int)), x="side", y="flag").iloc[0]
@@ -213,6 +236,8 @@ def baseline_problems(families: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         rows.append(row)
     table = pd.DataFrame(rows).set_index("line")
     table.columns = [f"{c} (n = {results[f'table4.n.{c}']})" if c in POPULATIONS else c for c in table.columns]
+    table.attrs["counts"] = pd.DataFrame(counts).set_index("line").set_axis(
+        [c for c in table.columns if c.split(" (n")[0] in POPULATIONS], axis=1)
     return table, results
 
 

@@ -66,6 +66,30 @@ def test_navigation_has_every_chapter_of_the_report(default_build):
         assert title in html, title
 
 
+def contract_ids() -> list[str]:
+    """Every result id that CONTRACT §4 requires (outcomes of §3 from the design)."""
+    from veiligverder import design
+
+    groups, waves = ("VV", "control"), ("baseline", "follow_up")
+    ids = [f"n.{g}.{k}" for g in groups for k in ("families", "parents", "children", "children_self_report")]
+    for o, spec in design.OUTCOMES.items():
+        if spec["kind"] in ("continuous", "binary"):
+            ids += [f"{o}.mean.{g}.{w}" for g in groups for w in waves] + [f"{o}.n.{g}" for g in groups]
+            ids += [f"{o}.anova.{s}.{m}" for s in ("time", "group", "interaction") for m in ("F", "p", "np2")]
+    ids += [f"violence_category.share.{g}.{w}.{c}" for g in groups for w in waves for c in ("none", "mild", "severe")]
+    ids += [f"violence_category.change_p.{g}" for g in groups] + [f"violence_category.group_p.{w}" for w in waves]
+    ids += [f"help_grade.mean.{g}" for g in groups] + [f"help_grade.n.{g}" for g in groups] + ["help_grade.p"]
+    return ids
+
+
+def test_every_contract_id_on_the_default_data(default_results):
+    ids = contract_ids()
+    assert len(ids) == 254
+    assert [i for i in ids if i not in default_results] == []
+    # on the twin every one of them is computable
+    assert [i for i in ids if default_results[i] is None] == []
+
+
 def test_other_dataset_counts_follow_the_data(tmp_path):
     from datasets import write_contract_dataset
 
@@ -76,6 +100,7 @@ def test_other_dataset_counts_follow_the_data(tmp_path):
     assert not (out / "html").exists()
     expected = counts_from_files(data)
     assert {k: results[k] for k in expected} == expected
+    assert [i for i in contract_ids() if i not in results] == []
     assert expected["n.VV.families"] != 34 or expected["n.control.families"] != 65
 
 

@@ -247,7 +247,9 @@ def run_chapters(
     timings_path = out_dir / WORK / "timings.json"
     timings: dict[str, float] = json.loads(timings_path.read_text()) if timings_path.exists() else {}
     for stage in sorted({c.stage for c in chapters}):
-        upstream = json.dumps(load_fragments(out_dir), sort_keys=True)
+        # a chapter depends on the results of the earlier stages only (not on its own last run)
+        earlier = [c.name for c in chapters if c.stage < stage]
+        upstream = json.dumps(load_fragments(out_dir, earlier), sort_keys=True)
         todo = []
         for chapter in (c for c in chapters if c.stage == stage):
             params = chapter_parameters(chapter, base_params)

@@ -62,6 +62,10 @@ def fit_all_waves(data: pd.DataFrame, *, binary: bool) -> dict:
     from statsmodels.genmod.families import Binomial
 
     data = data.sort_values(["unit_id", "wave"]).reset_index(drop=True)
+    present = {"group": set(data["group"]), "wave": set(data["wave"])}
+    if not {"VV", "control"} <= present["group"] or "T0" not in present["wave"] or len(present["wave"]) < 2:
+        raise ValueError(f"needs both groups and T0 plus a later wave; the data have groups "
+                         f"{sorted(present['group'])} and waves {sorted(present['wave'])}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if binary:

@@ -113,8 +113,8 @@ def _paired_wide(
     """One row per subject with both levels of ``within`` (columns = the two levels)."""
     _require(data, [dv, within, subject, *extra], func)
     levels = list(pd.unique(data[within].dropna()))
-    if set(TIME_LEVELS) <= set(levels):
-        levels = [lv for lv in TIME_LEVELS]  # contract order when both are present
+    if set(levels) == set(TIME_LEVELS):
+        levels = list(TIME_LEVELS)  # contract order: baseline first
     if len(levels) != 2:
         raise StatsInputError(ERR_LEVELS.format(func=func, col=within, k=2, found=_few(levels)))
     rows = data.loc[data[dv].notna() & data[within].isin(levels), [subject, within, dv, *extra]]
@@ -187,7 +187,7 @@ def mixed_anova(
     group and interaction rows agree. Sphericity does not arise with two time points.
     """
     func = "mixed_anova"
-    _require(data, [between], func)
+    _require(data, [dv, within, subject, between], func)
     per_subject_groups = data.dropna(subset=[between]).groupby(subject)[between].nunique()
     if (per_subject_groups > 1).any():
         raise StatsInputError(

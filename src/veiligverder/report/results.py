@@ -7,6 +7,8 @@ summarise others (landing page, conclusion, scorecard) read the merged fragments
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import json
 import math
 import os
@@ -94,11 +96,15 @@ class Registry:
         return self.path
 
 
-def load_fragments(out_dir: str | os.PathLike) -> dict[str, Any]:
-    """Merge every fragment of the build in ``out_dir``; a result id recorded twice is an error."""
+def load_fragments(out_dir: str | os.PathLike, chapters: Iterable[str] | None = None) -> dict[str, Any]:
+    """Merge the fragments of the build in ``out_dir`` (all, or those of ``chapters``); a result id
+    recorded twice with different values is an error."""
     merged: dict[str, Any] = {}
     origin: dict[str, str] = {}
+    wanted = None if chapters is None else set(chapters)
     for path in sorted((Path(out_dir) / FRAGMENTS).glob("*.json")):
+        if wanted is not None and path.stem not in wanted:
+            continue
         for key, value in json.loads(path.read_text(encoding="utf-8")).items():
             if key in merged and merged[key] != value:
                 raise ResultsError(f"result {key!r} recorded by both {origin[key]} and {path.stem}")

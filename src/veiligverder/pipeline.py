@@ -282,7 +282,9 @@ def run_chapters(
                     seconds = future.result()
                 except BuildError as exc:
                     failures.append(str(exc))
-                    (tmp_dir / f"{chapter.name}.ipynb").unlink(missing_ok=True)
+                    # nothing of a failed chapter may look complete: no executed notebook, no results
+                    for stale in (tmp_dir / f"{chapter.name}.ipynb", done, out_dir / FRAGMENTS / f"{chapter.name}.json"):
+                        stale.unlink(missing_ok=True)
                     continue
                 os.replace(tmp_dir / f"{chapter.name}.ipynb", done)
                 key_file.write_text(key)

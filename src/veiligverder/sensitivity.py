@@ -61,6 +61,9 @@ def fit_all_waves(data: pd.DataFrame, *, binary: bool) -> dict:
     from statsmodels.genmod.cov_struct import Exchangeable
     from statsmodels.genmod.families import Binomial
 
+    # plain labels: a categorical column keeps unused levels (e.g. 'cohort' after rematching), which
+    # patsy turns into an all-zero dummy and a singular design
+    data = data.assign(group=data["group"].astype(str), wave=data["wave"].astype(str))
     data = data.sort_values(["unit_id", "wave"]).reset_index(drop=True)
     present = {"group": set(data["group"]), "wave": set(data["wave"])}
     if not {"VV", "control"} <= present["group"] or "T0" not in present["wave"] or len(present["wave"]) < 2:
@@ -71,7 +74,7 @@ def fit_all_waves(data: pd.DataFrame, *, binary: bool) -> dict:
         if binary:
             model = smf.gee(FORMULA, groups="unit_id", data=data, family=Binomial(), cov_struct=Exchangeable())
             fit = model.fit()
-            converged = True
+            converged = bool(getattr(fit, "converged", True))
             name = "GEE logistic"
         else:
             model = smf.mixedlm(FORMULA, data, groups=data["unit_id"])

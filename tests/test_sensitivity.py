@@ -112,7 +112,7 @@ def test_mixedlm_recovers_a_known_interaction(continuous_effect):
 
 def test_mixedlm_without_interaction_is_not_significant(continuous_null):
     fit = sensitivity.fit_all_waves(continuous_null, binary=False)
-    assert fit["p"] > 0.05  # seed 102: p = 0.8 (checked); a true null should not look tiny
+    assert fit["p"] > 0.05  # seed 102: p = 0.37 (checked); a true null should not look tiny
     coefs = fit["coefficients"].set_index("term")
     for term in INTERACTION_TERMS:
         assert abs(coefs.loc[term, "estimate"]) < 3 * coefs.loc[term, "se"]
@@ -171,14 +171,14 @@ def test_gee_equals_statsmodels_and_the_hand_wald(which, request):
 def test_gee_detects_a_known_interaction_and_not_a_null(binary_effect, binary_null):
     eff = sensitivity.fit_all_waves(binary_effect, binary=True)
     coefs = eff["coefficients"].set_index("term")
-    assert eff["p"] < 1e-4
+    assert eff["p"] < 1e-3  # seed 201: p = 9e-5 (checked)
     # marginal (population-averaged) log odds ratios are attenuated by the random intercept, so
     # check the sign and that they are not larger than the conditional truth plus 3 SE
     for term, true in (("wave=T1:group=VV", 1.0), ("wave=T2:group=VV", 1.5)):
         est, se = coefs.loc[term, ["estimate", "se"]]
         assert 0 < est < true + 3 * se
     null = sensitivity.fit_all_waves(binary_null, binary=True)
-    assert null["p"] > 0.05  # seed 202 (checked)
+    assert null["p"] > 0.05  # seed 202: p = 0.32 (checked)
 
 
 def test_gee_reports_statsmodels_convergence(binary_null, monkeypatch):

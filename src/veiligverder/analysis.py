@@ -224,12 +224,12 @@ class Study:
 
         illustrative = sorted(k for k, v in self.keys.items() if v.get("illustrative"))
         if self.synthetic:
-            head = ":::{warning} Synthetic data\n" \
+            head = ":::{admonition} Synthetic data\n:class: warning\n\n" \
                    "The numbers on this page are computed from the **synthetic twin**: invented families whose " \
                    "answers were generated to resemble what the report published. They illustrate the method " \
                    "and are not findings about real families.\n"
         else:
-            head = ":::{note} Data in force\n" \
+            head = ":::{admonition} Data in force\n:class: note\n\n" \
                    f"The numbers on this page are computed from the dataset `{self.dataset.meta.path.name}` " \
                    f"(content hash {self.dataset.meta.content_hash[:12]}); table cells based on fewer than " \
                    f"{self.disclosure_threshold} units are suppressed.\n"

@@ -158,3 +158,18 @@ def test_matching_on_the_synthetic_twin(synthetic_dataset):
     assert rep.results["matching.n_treated"] == 34
     assert 34 <= rep.results["matching.n_controls"] <= 68
     assert rep.results["matching.max_abs_smd_after"] < rep.results["matching.max_abs_smd_before"]
+
+
+def test_rematched_study_analyses_two_groups(synthetic_dataset):
+    """With ``rematch`` the chosen controls become the control group and chapter 5 still runs."""
+    from veiligverder import analysis, measures
+
+    rematched = analysis.rematched_dataset(synthetic_dataset, seed=1)
+    assert rematched.families["group"].dtype == synthetic_dataset.families["group"].dtype
+    counts = rematched.families["group"].value_counts()
+    assert counts["VV"] == 34 and 34 <= counts["control"] <= 68
+    m = measures.derive(rematched)
+    a = analysis.analyse(m, "violence_total")
+    assert a.n("VV") == 34 and a.n("control") > 30
+    assert np.isfinite(a.results["violence_total.anova.interaction.F"])
+    assert set(a.sample["group"]) == {"VV", "control"}

@@ -293,8 +293,9 @@ def relabel(dataset: Any, matching: Matching) -> Any:
     chosen = set(matching.covariates.loc[matching.covariates["matched"] == 1, "family_id"])
     group = fam["group"].astype(str)
     new = np.where(group == "VV", "VV", np.where(fam["family_id"].isin(chosen), "control", "cohort"))
-    fam["group"] = pd.Categorical(new, categories=fam["group"].cat.categories
-                                  if isinstance(fam["group"].dtype, pd.CategoricalDtype) else ["VV", "control", "cohort"])
+    # plain strings, as the loader gives them: a categorical would carry the empty 'cohort' level
+    # into every analysis sample, and group-wise statistics would then see three groups
+    fam["group"] = pd.Series(new, index=fam.index, dtype=object)
     return replace(dataset, families=fam)
 
 

@@ -173,3 +173,16 @@ def test_rematched_study_analyses_two_groups(synthetic_dataset):
     assert a.n("VV") == 34 and a.n("control") > 30
     assert np.isfinite(a.results["violence_total.anova.interaction.F"])
     assert set(a.sample["group"]) == {"VV", "control"}
+
+
+def test_relabelled_measures_equal_measures_of_the_relabelled_data(synthetic_dataset):
+    """load_study relabels the measures instead of scoring again: the result must be the same."""
+    from veiligverder import measures
+
+    m = measures.derive(synthetic_dataset)
+    matching = design.match_controls(design.matching_covariates(synthetic_dataset, m), seed=1)
+    relabelled = design.relabel(synthetic_dataset, matching)
+    fast = design.relabel_measures(m, relabelled.families)
+    slow = measures.derive(relabelled)
+    for name in ("parents", "children", "families"):
+        pd.testing.assert_frame_equal(getattr(fast, name), getattr(slow, name))

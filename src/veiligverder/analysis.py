@@ -254,15 +254,19 @@ class Study:
         """Cells that disclosure control blanks: real data, fewer than the threshold but not zero units."""
         return pd.Series(False, index=n.index) if self.synthetic else (n > 0) & (n < self.disclosure_threshold)
 
+    def _blank_small_means(self, summary: pd.DataFrame, results: dict[str, Any], result_id) -> None:
+        """Blank (in place) the summary rows resting on too few units, and their result ids
+        (``result_id(row)`` names the id of a summary row)."""
+        small = self._small(summary["n"])
+        summary.loc[small, ["mean", "ci_low", "ci_high"]] = np.nan
+        for r in summary.loc[small].itertuples():
+            results[result_id(r)] = float("nan")
+
     def analyse(self, outcome: str, *, follow_up_rule: str = "latest") -> OutcomeAnalysis:
         """:func:`analyse` with disclosure control: on real data a group mean resting on fewer than
         ``disclosure_threshold`` units is blanked in the summary, the figure and the result ids."""
         a = analyse(self.measures, outcome, follow_up_rule=follow_up_rule)
-        small = self._small(a.summary["n"])
-        if small.any():
-            a.summary.loc[small, ["mean", "ci_low", "ci_high"]] = np.nan
-            for r in a.summary.loc[small].itertuples():
-                a.results[f"{outcome}.mean.{r.group}.{r.time}"] = float("nan")
+        self._blank_small_means(a.summary, a.results, lambda r: f"{outcome}.mean.{r.group}.{r.time}")
         return a
 
     def analyse_category(self, *, follow_up_rule: str = "latest") -> CategoryAnalysis:
@@ -280,19 +284,13 @@ class Study:
     def analyse_help_grade(self) -> HelpGradeAnalysis:
         """:func:`analyse_help_grade` with disclosure control of group means."""
         h = analyse_help_grade(self.measures)
-        small = self._small(h.summary["n"])
-        h.summary.loc[small, ["mean", "ci_low", "ci_high"]] = np.nan
-        for r in h.summary.loc[small].itertuples():
-            h.results[f"help_grade.mean.{r.group}"] = float("nan")
+        self._blank_small_means(h.summary, h.results, lambda r: f"help_grade.mean.{r.group}")
         return h
 
     def analyse_help_satisfaction(self) -> SatisfactionAnalysis:
         """:func:`analyse_help_satisfaction` with disclosure control of group means and band shares."""
         h = analyse_help_satisfaction(self.measures)
-        small = self._small(h.summary["n"])
-        h.summary.loc[small, ["mean", "ci_low", "ci_high"]] = np.nan
-        for r in h.summary.loc[small].itertuples():
-            h.results[f"help_satisfaction.mean.{r.group}"] = float("nan")
+        self._blank_small_means(h.summary, h.results, lambda r: f"help_satisfaction.mean.{r.group}")
         if not self.synthetic:
             n = h.summary.set_index("group")["n"]
             band_n = h.shares.mul(n.reindex(h.shares.index), axis=0).round()
@@ -314,9 +312,10 @@ def load_study(data_dir, *, keys_dir=None, cumulation_threshold: int = 5, rematc
     from veiligverder.data import load_dataset
 
     dataset = load_dataset(data_dir)
-    if rematch:
-        dataset = rematched_dataset(dataset, seed=seed, keys_dir=keys_dir)
     m = measures_module.derive(dataset, keys_dir=keys_dir, cumulation_threshold=cumulation_threshold)
+    if rematch:  # relabel the groups; the measures themselves do not depend on them, so no re-scoring
+        dataset = design.relabel(dataset, design.match_controls(design.matching_covariates(dataset, m), seed=seed))
+        m = design.relabel_measures(m, dataset.families)
     figures = read_yaml(paths.REPORT_FACTS)["figures"]
     # The figures' norm lines are the population values the report prints (figures 8, 9 and 12).
     norms = {

@@ -299,6 +299,14 @@ def relabel(dataset: Any, matching: Matching) -> Any:
     return replace(dataset, families=fam)
 
 
+def relabel_measures(measures: Any, families: pd.DataFrame) -> Any:
+    """A copy of ``measures`` whose ``group`` columns follow ``families`` (after :func:`relabel`)."""
+    group = families.set_index("family_id")["group"]
+    return replace(measures, **{name: frame.assign(group=frame["family_id"].map(group).to_numpy())
+                                for name in ("parents", "children", "families")
+                                for frame in [getattr(measures, name)]})
+
+
 def love_plot(balance: pd.DataFrame, *, threshold: float = 0.1):
     """Love plot: absolute SMD per covariate before and after matching, with the 0.1 line."""
     import matplotlib.pyplot as plt

@@ -53,6 +53,13 @@ class _Study:
         tables = {name: getattr(self.dataset, name).query("wave == 'T0'") for name in ("parents", "children")}
         return cronbach_alpha_table(tables, keys_dir=self.keys_dir).set_index("scale")["alpha"]
 
+    @cached_property
+    def table2(self) -> pd.DataFrame:
+        """Tabel 2 as the book computes it (:func:`veiligverder.report.tables.participants`)."""
+        from veiligverder.report.tables import participants
+
+        return participants(self.dataset)
+
     def sample(self, outcome: str) -> pd.DataFrame:
         if outcome not in self._samples:
             self._samples[outcome] = design.analysis_sample(self.m, outcome, follow_up_rule="latest")
@@ -76,16 +83,7 @@ class _Study:
 # ------------------------------------------------------------------------------------ the stats
 def _table2(st: _Study, e: dict) -> float:
     _, group, what = e["id"].split(".")
-    ds = st.dataset
-    fams = ds.families.loc[ds.families["group"] == group, "family_id"]
-    par = ds.parents.loc[(ds.parents["wave"] == "T0") & ds.parents["family_id"].isin(fams)]
-    chi = ds.children.loc[(ds.children["wave"] == "T0") & ds.children["family_id"].isin(fams)]
-    return float({
-        "families": par["family_id"].nunique(),
-        "parents": par["parent_id"].nunique(),
-        "children": chi["child_id"].nunique(),
-        "children_self_report": chi.loc[chi["self_report"] == 1, "child_id"].nunique(),
-    }[what])
+    return float(st.table2.loc[group, what])
 
 
 def _table3(st: _Study, e: dict) -> float:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 FRAGMENTS = Path(".work") / "fragments"
+SUPPRESSED = "_suppressed"  # reserved fragment key: result id -> the disclosure rule that withheld it
 
 
 class ResultsError(ValueError):
@@ -77,6 +78,7 @@ class Registry:
     def __init__(self, out_dir: str | os.PathLike, chapter: str) -> None:
         self.path = Path(out_dir) / FRAGMENTS / f"{chapter}.json"
         self.values: dict[str, Any] = {}
+        self.suppressed: dict[str, str] = {}
 
     def add(self, result_id: str, value: Any) -> Any:
         """Record one result; returns the value so that it can be glued in the same line."""
@@ -90,9 +92,18 @@ class Registry:
         for key, value in mapping.items():
             self.add(key, value)
 
+    def withhold(self, suppressed: Mapping[str, str]) -> None:
+        """Record result ids withheld by the disclosure gate (id -> rule); their values become null."""
+        for key, rule in suppressed.items():
+            self.values[key] = None
+            self.suppressed[key] = rule
+
     def save(self) -> Path:
         """Write the fragment (atomically) and return its path."""
-        write_json_atomic(self.path, self.values)
+        payload: dict[str, Any] = dict(self.values)
+        if self.suppressed:
+            payload[SUPPRESSED] = dict(sorted(self.suppressed.items()))
+        write_json_atomic(self.path, payload)
         return self.path
 
 
@@ -106,8 +117,18 @@ def load_fragments(out_dir: str | os.PathLike, chapters: Iterable[str] | None = 
         if wanted is not None and path.stem not in wanted:
             continue
         for key, value in json.loads(path.read_text(encoding="utf-8")).items():
+            if key == SUPPRESSED:
+                continue
             if key in merged and merged[key] != value:
                 raise ResultsError(f"result {key!r} recorded by both {origin[key]} and {path.stem}")
             merged[key] = value
             origin[key] = path.stem
+    return dict(sorted(merged.items()))
+
+
+def load_suppressed(out_dir: str | os.PathLike) -> dict[str, str]:
+    """Every result id that a chapter's disclosure gate withheld, with the rule (for ``_meta.suppressed``)."""
+    merged: dict[str, str] = {}
+    for path in sorted((Path(out_dir) / FRAGMENTS).glob("*.json")):
+        merged.update(json.loads(path.read_text(encoding="utf-8")).get(SUPPRESSED, {}))
     return dict(sorted(merged.items()))

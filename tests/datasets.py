@@ -217,9 +217,12 @@ def write_contract_dataset(
     fmt : {'csv', 'parquet', 'sav'}, keyword-only
         File format of the three tables.
     synthetic : bool, keyword-only
-        Also write the ``SYNTHETIC`` marker file.
+        Also write a valid ``SYNTHETIC`` manifest for the files written, so that the loader treats
+        the folder as synthetic (``veiligverder.synthetic.writer.write_manifest``).
     """
     folder = write_tables(contract_frames(families=families, seed=seed), folder, fmt=fmt)
     if synthetic:
-        (folder / "SYNTHETIC").write_text("random test data\n", encoding="utf-8")
+        from veiligverder.synthetic.writer import write_manifest
+
+        write_manifest(folder, seed=seed, comment="random test data (tests/datasets.py), not the calibrated twin")
     return folder

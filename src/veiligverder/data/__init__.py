@@ -1,10 +1,18 @@
 """Dataset folders: load (CSV, Parquet, SPSS .sav, with ``mapping.yml``) and validate against the codebook."""
 
 from veiligverder.data.dataset import Dataset, DatasetMeta
-from veiligverder.data.loader import SYNTHETIC_MARKER, load_dataset, validate, validate_cli
+from veiligverder.data.loader import (
+    SYNTHETIC_GENERATOR,
+    SYNTHETIC_MARKER,
+    load_dataset,
+    synthetic_proof,
+    validate,
+    validate_cli,
+)
 from veiligverder.data.report import DataValidationError, Problem, ValidationReport
 
 __all__ = [
+    "SYNTHETIC_GENERATOR",
     "SYNTHETIC_MARKER",
     "DataValidationError",
     "Dataset",
@@ -12,6 +20,7 @@ __all__ = [
     "Problem",
     "ValidationReport",
     "load_dataset",
+    "synthetic_proof",
     "validate",
     "validate_cli",
 ]

@@ -19,15 +19,21 @@ class DatasetMeta:
     content_hash : str
         SHA-256 over the table files (and mapping.yml) in name order: same bytes, same hash.
     synthetic : bool
-        True when the folder declares itself synthetic (marker file ``SYNTHETIC``); never guessed.
+        True only when the folder's marker file ``SYNTHETIC`` is the synthetic twin generator's
+        manifest and lists exactly the files read, with their SHA-256 hashes (the data are the
+        twin as written, unchanged); never guessed. Disclosure control is off only then.
     files : dict
         Table name -> file name that was read.
+    synthetic_reason : str
+        One sentence saying why ``synthetic`` is what it is, e.g. "the SYNTHETIC manifest matches
+        the generator's files (seed 20201231)" or "SYNTHETIC marker is empty: treated as real data".
     """
 
     path: Path
     content_hash: str
     synthetic: bool
     files: dict[str, str] = field(default_factory=dict)
+    synthetic_reason: str = ""
 
 
 @dataclass(frozen=True)

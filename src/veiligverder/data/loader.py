@@ -9,9 +9,13 @@ all tables are collected and reported together. Nothing is ever written into the
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Mapping as AnyMapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+import yaml
 
 from veiligverder.contract import TABLES
 from veiligverder.data.convert import to_numbers, to_text
@@ -22,6 +26,123 @@ from veiligverder.data.report import MAX_EXAMPLES, DataValidationError, Problem,
 from veiligverder.data.schema import check_table, column_specs, is_text, value_problem
 
 SYNTHETIC_MARKER = "SYNTHETIC"
+SYNTHETIC_GENERATOR = "veiligverder.synthetic"  # the manifest's ``generator`` (veiligverder.synthetic.writer)
+MANIFEST_MAX_BYTES = 64 * 1024                   # a manifest is a few hundred bytes; anything larger is not one
+_REAL = "treated as real data"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class _AliasInManifest(yaml.YAMLError):
+    """The marker uses a YAML alias; the generator's manifest never does (alias bombs are refused unread)."""
+
+
+class _ManifestLoader(yaml.SafeLoader):
+    """``yaml.safe_load`` that refuses aliases before composing anything from them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise _AliasInManifest(f"alias at {self.peek_event().start_mark}")
+        return super().compose_node(parent, index)
+
+
+def _read_marker(folder: Path) -> bytes | None:
+    """The marker file's bytes (at most ``MANIFEST_MAX_BYTES + 1`` of them), or None without a marker."""
+    path = folder / SYNTHETIC_MARKER
+    if not path.is_file():
+        return None
+    with path.open("rb") as handle:
+        return handle.read(MANIFEST_MAX_BYTES + 1)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(names)
+
+
+def _parse_manifest(marker: bytes | None) -> tuple[dict[str, Any] | None, str]:
+    """The manifest's fields, or None and the sentence saying why the marker proves nothing."""
+    if marker is None:
+        return None, f"no {SYNTHETIC_MARKER} marker file: {_REAL}"
+    if len(marker) > MANIFEST_MAX_BYTES:
+        size = f"{MANIFEST_MAX_BYTES // 1024} KiB"
+        return None, f"{SYNTHETIC_MARKER} marker is larger than {size}, so not a manifest: {_REAL}"
+    if not marker.strip():
+        return None, f"{SYNTHETIC_MARKER} marker is empty: {_REAL}"
+    try:
+        doc = yaml.load(marker.decode("utf-8"), Loader=_ManifestLoader)  # noqa: S506 - a SafeLoader subclass
+    except UnicodeDecodeError:
+        return None, f"{SYNTHETIC_MARKER} marker is not UTF-8 text: {_REAL}"
+    except _AliasInManifest:
+        return None, f"{SYNTHETIC_MARKER} marker uses a YAML alias, which the generator's manifest never does: {_REAL}"
+    except (yaml.YAMLError, RecursionError):  # RecursionError: nesting far deeper than any manifest's
+        return None, f"{SYNTHETIC_MARKER} marker is not a readable YAML manifest: {_REAL}"
+    if not isinstance(doc, dict):
+        return None, f"{SYNTHETIC_MARKER} marker holds no manifest (generator, seed and file hashes): {_REAL}"
+    generator = doc.get("generator")
+    if generator != SYNTHETIC_GENERATOR:
+        named = "names no generator" if generator is None else f"names generator {_short(generator)}"
+        return None, f"{SYNTHETIC_MARKER} manifest {named}, not {SYNTHETIC_GENERATOR}: {_REAL}"
+    files = doc.get("files")
+    if not isinstance(files, dict) or not files or not all(
+            isinstance(name, str) and isinstance(digest, str) and _SHA256.fullmatch(digest)
+            for name, digest in files.items()):
+        return None, f"{SYNTHETIC_MARKER} manifest has no 'files' list of file names with SHA-256 hashes: {_REAL}"
+    return doc, ""
+
+
+def _match_files(manifest: dict[str, Any], read: AnyMapping[str, bytes]) -> tuple[bool, str]:
+    """Whether the files read are exactly the manifest's files, byte for byte, with the sentence why."""
+    files: dict[str, str] = manifest["files"]
+    unlisted = sorted(set(read) - set(files))
+    if unlisted:
+        verb = "was" if len(unlisted) == 1 else "were"
+        return False, (f"{_names(unlisted)} {verb} read but not written by the generator "
+                       f"({SYNTHETIC_MARKER} manifest): {_REAL}")
+    absent = sorted(set(files) - set(read))
+    if absent:
+        return False, f"the {SYNTHETIC_MARKER} manifest lists {_names(absent)}, which the loader did not read: {_REAL}"
+    changed = sorted(name for name in files if hashlib.sha256(read[name]).hexdigest() != files[name])
+    if changed:
+        verb = "differs" if len(changed) == 1 else "differ"
+        return False, f"{_names(changed)} {verb} from what the generator wrote (SHA-256 in {SYNTHETIC_MARKER}): {_REAL}"
+    seed = manifest.get("seed")
+    seeded = f" (seed {seed})" if isinstance(seed, int) and not isinstance(seed, bool) else ""
+    return True, f"the {SYNTHETIC_MARKER} manifest matches the generator's files{seeded}"
+
+
+def _proof(marker: bytes | None, read: AnyMapping[str, bytes]) -> tuple[bool, str]:
+    manifest, reason = _parse_manifest(marker)
+    return (False, reason) if manifest is None else _match_files(manifest, read)
+
+
+def synthetic_proof(folder: str | Path) -> tuple[bool, str]:
+    """Whether a dataset folder holds the synthetic twin as the generator wrote it, and why (not).
+
+    True only when the marker file ``SYNTHETIC`` is a manifest of ``veiligverder.synthetic`` (YAML,
+    at most 64 KiB, no aliases) whose ``files`` are exactly the files the loader reads (the three
+    table files and ``mapping.yml`` when present) with the same SHA-256 hashes. An empty, edited,
+    unreadable or stale marker (a table changed, a ``mapping.yml`` added, a file renamed) means
+    real data. The sentence is the one :func:`load_dataset` puts in ``meta.synthetic_reason``.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return False, f"{folder} is not a folder: {_REAL}"
+    manifest, reason = _parse_manifest(_read_marker(folder))
+    if manifest is None:  # decided without reading the tables
+        return False, reason
+    read: dict[str, bytes] = {}
+    for table in TABLES:
+        path, _ = locate(folder, table)
+        if path is None:
+            return False, f"the folder has no single {table} table file to check against the manifest: {_REAL}"
+        read[path.name] = path.read_bytes()
+    if (folder / MAPPING_FILE).is_file():
+        read[MAPPING_FILE] = (folder / MAPPING_FILE).read_bytes()
+    return _match_files(manifest, read)
 
 
 def _column_problem(file: str, rule: str, names: list[str], fix: str) -> Problem:
@@ -124,11 +245,13 @@ def _read_folder(folder: Path, *, check_values: bool) -> tuple[dict[str, pd.Data
     digest = hashlib.sha256()
     for name in sorted(read):
         digest.update(name.encode("utf-8") + b"\0" + read[name])
+    synthetic, reason = _proof(_read_marker(folder), read)  # the bytes just parsed, not a second read
     meta = DatasetMeta(
         path=folder.resolve(),
         content_hash=digest.hexdigest(),
-        synthetic=(folder / SYNTHETIC_MARKER).exists(),
+        synthetic=synthetic,
         files={table: path.name for table, path in files.items()},
+        synthetic_reason=reason,
     )
     counts = {table: len(frame) for table, frame in frames.items()}
     return frames, meta, ValidationReport(folder, problems, counts)
@@ -141,7 +264,7 @@ def load_dataset(path: str | Path, *, validate: bool = True) -> Dataset:
     ----------
     path : str or Path
         Folder with ``families``, ``parents`` and ``children`` (each .csv, .parquet or .sav), an
-        optional ``mapping.yml`` and an optional marker file ``SYNTHETIC``.
+        optional ``mapping.yml`` and an optional marker file ``SYNTHETIC`` (the twin's manifest).
     validate : bool, keyword-only
         Check values against the codebook (allowed values, ranges, whole numbers, unique keys,
         references). Files, mapping, columns and number parsing are always checked.
@@ -151,7 +274,9 @@ def load_dataset(path: str | Path, *, validate: bool = True) -> Dataset:
     Dataset
         The three tables with contract columns in codebook order: text columns as str (object),
         numeric and item columns as float64, NaN for missing; ``meta`` with the content hash
-        (SHA-256 over file name and bytes of every file read, in name order) and ``synthetic``.
+        (SHA-256 over file name and bytes of every file read, in name order), ``synthetic`` (True
+        only when the ``SYNTHETIC`` manifest proves the files are the generator's, unchanged: see
+        :func:`synthetic_proof`) and ``synthetic_reason``.
 
     Raises
     ------

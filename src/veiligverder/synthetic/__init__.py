@@ -3,7 +3,11 @@
 Public API
 ----------
 write_synthetic(out_dir, *, seed=20201231) -> Path
-    Generate and write the dataset folder (families/parents/children CSV + ``SYNTHETIC`` marker).
+    Generate and write the dataset folder (families/parents/children CSV + the ``SYNTHETIC``
+    manifest: generator, version, seed and the SHA-256 of each file; see ``write_manifest``).
+write_manifest(folder, *, seed, comment=None) -> Path
+    Write the ``SYNTHETIC`` manifest for the dataset files in ``folder``. The loader treats data
+    as synthetic (disclosure control off) only when this manifest matches the files it reads.
 generate(seed=20201231) -> dict of DataFrame
     The three contract tables in memory.
 calibration_table(dataset, *, keys_dir=None) -> DataFrame
@@ -23,7 +27,8 @@ import pandas as pd
 
 from veiligverder.synthetic.core import load_targets
 from veiligverder.synthetic.model import DEFAULT_SEED, generate
-from veiligverder.synthetic.writer import MARKER, SyntheticWriteError, main_cli, write_synthetic
+from veiligverder.synthetic.writer import (MARKER, MODEL_VERSION, SyntheticWriteError, main_cli, write_manifest,
+                                          write_synthetic)
 
 
 def calibration_table(dataset: Any, *, keys_dir: str | Path | None = None) -> pd.DataFrame:
@@ -38,5 +43,5 @@ def calibration_table(dataset: Any, *, keys_dir: str | Path | None = None) -> pd
     return _table(dataset, keys_dir=keys_dir)
 
 
-__all__ = ["DEFAULT_SEED", "MARKER", "SyntheticWriteError", "calibration_table", "generate", "load_targets",
-           "main_cli", "write_synthetic"]
+__all__ = ["DEFAULT_SEED", "MARKER", "MODEL_VERSION", "SyntheticWriteError", "calibration_table", "generate",
+           "load_targets", "main_cli", "write_manifest", "write_synthetic"]

@@ -34,6 +34,9 @@ class OutcomeAnalysis:
     summary: pd.DataFrame
     test: pd.DataFrame
     results: dict[str, Any] = field(default_factory=dict)
+    withheld: dict[str, str] = field(default_factory=dict)  # result id -> disclosure rule
+    gate: Any = None  # the disclosure gate it went through (for marks and the sentence why)
+    note: str = ""  # why a test could not be estimated, in one sentence
 
     def n(self, group: str) -> int:
         return int(self.sample.loc[self.sample["time"] == "baseline", "group"].eq(group).sum())
@@ -129,6 +132,15 @@ def _stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(plain, ignore_index=True)
 
 
+def _stuart_maxwell_or_nan(sample: pd.DataFrame) -> pd.DataFrame:
+    """The Stuart-Maxwell test of one group's change, or a row of NaN when the group has no unit with
+    both waves (a valid dataset can have such a group; the chapter then says so)."""
+    try:
+        return stats.stuart_maxwell(sample, dv="value", within="time", subject="unit_id")
+    except stats.StatsInputError:
+        return pd.DataFrame({"statistic": [np.nan], "df": [np.nan], "p_unc": [np.nan]})
+
+
 @dataclass
 class CategoryAnalysis:
     """Figure 1: the violence category per group and wave, with its tests."""
@@ -138,6 +150,9 @@ class CategoryAnalysis:
     within: pd.DataFrame      # per group: Stuart-Maxwell statistic, df, p
     between: pd.DataFrame     # per time: chi-square or Fisher-Freeman-Halton
     results: dict[str, Any] = field(default_factory=dict)
+    withheld: dict[str, str] = field(default_factory=dict)  # result id -> disclosure rule
+    gate: Any = None  # the disclosure gate it went through (for marks and the sentence why)
+    note: str = ""  # why a test could not be estimated, in one sentence
 
 
 def analyse_category(measures, *, follow_up_rule: str = "latest") -> CategoryAnalysis:
@@ -152,9 +167,7 @@ def analyse_category(measures, *, follow_up_rule: str = "latest") -> CategoryAna
     shares = (counts.div(totals.where(totals > 0), axis=0).stack(future_stack=True)
               .rename("share").reset_index().rename(columns={"value": "category"}))
     shares["n"] = shares.set_index(["group", "time"]).index.map(totals).astype(int)
-    within = _stack(
-        [stats.stuart_maxwell(sample[sample["group"] == g], dv="value", within="time", subject="unit_id").assign(group=g)
-         for g in GROUPS])
+    within = _stack([_stuart_maxwell_or_nan(sample[sample["group"] == g]).assign(group=g) for g in GROUPS])
     between = _stack(
         [stats.chi2_groups(sample[sample["time"] == t], x="group", y="value").assign(time=t) for t in TIMES])
     results: dict[str, Any] = {}
@@ -177,6 +190,9 @@ class HelpGradeAnalysis:
     summary: pd.DataFrame
     test: pd.DataFrame
     results: dict[str, Any] = field(default_factory=dict)
+    withheld: dict[str, str] = field(default_factory=dict)  # result id -> disclosure rule
+    gate: Any = None  # the disclosure gate it went through (for marks and the sentence why)
+    note: str = ""  # why a test could not be estimated, in one sentence
 
 
 def analyse_help_grade(measures) -> HelpGradeAnalysis:
@@ -201,6 +217,15 @@ def analyse_help_grade(measures) -> HelpGradeAnalysis:
 
 # --------------------------------------------------------------------------------------------
 # the study as the chapters see it
+
+
+@dataclass
+class GatedTable:
+    """A report table after the disclosure gate: what to show, the results and what was withheld."""
+
+    table: pd.DataFrame
+    results: dict[str, Any]
+    withheld: dict[str, str]
 
 
 @dataclass
@@ -238,10 +263,16 @@ class Study:
         extra = "Control families were re-selected by matching (parameter `rematch`).\n" if self.rematched else ""
         return Markdown(head + keys + extra + ":::\n")
 
+    @property
+    def gate(self):
+        """The disclosure gate of this study: open on proven synthetic data, active otherwise."""
+        from veiligverder.report.disclosure import Gate
+
+        return Gate(threshold=self.disclosure_threshold, active=not self.synthetic)
+
     def protect(self, table: pd.DataFrame, counts: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Disclosure control: on data that are not synthetic, blank the cells of ``table`` whose
-        unit count in ``counts`` (same shape) is below the threshold; see
-        :func:`veiligverder.report.disclosure.suppress`."""
+        """Primary suppression of a table's cells by their unit counts (``table.attrs['counts']``); see
+        :func:`veiligverder.report.disclosure.suppress`. Tables of the report use :meth:`gate_table`."""
         if self.synthetic:
             plain = table.copy()
             plain.attrs = {}
@@ -250,56 +281,214 @@ class Study:
 
         return suppress(table, counts, threshold=self.disclosure_threshold)
 
-    def _small(self, n: pd.Series) -> pd.Series:
-        """Cells that disclosure control blanks: real data, fewer than the threshold but not zero units."""
-        return pd.Series(False, index=n.index) if self.synthetic else (n > 0) & (n < self.disclosure_threshold)
+    def gate_table(self, table: pd.DataFrame, results: dict[str, Any]) -> GatedTable:
+        """A report table (Tabel 2-4, built with its cells in ``table.attrs``) through the disclosure
+        gate: the table to show, with withheld cells (and a withheld n in a column header) reading
+        the gate's mark, and the results with withheld ids set to None."""
+        from veiligverder.report.disclosure import cells_frame, gate_table
 
-    def _blank_small_means(self, summary: pd.DataFrame, results: dict[str, Any], result_id) -> None:
-        """Blank (in place) the summary rows resting on too few units, and their result ids
-        (``result_id(row)`` names the id of a summary row)."""
-        small = self._small(summary["n"])
-        summary.loc[small, ["mean", "ci_low", "ci_high"]] = np.nan
-        for r in summary.loc[small].itertuples():
-            results[result_id(r)] = float("nan")
+        cells = table.attrs.get("cells") or []
+        withheld = self.gate.withhold(cells_frame(cells))
+        ids = table.attrs.get("ids")
+        shown = gate_table(table, ids.isin(list(withheld)) if ids is not None else pd.DataFrame(), mark=self.gate.mark)
+        shown = shown.mask(shown.isna(), "–")  # a group without units: no NaN in the book
+        for column, rid in (table.attrs.get("header_ids") or {}).items():
+            n = self.gate.mark if rid in withheld else results[rid]
+            shown = shown.rename(columns={column: f"{column} (n = {n})"})
+        gated = {k: (None if k in withheld else v) for k, v in results.items()}
+        return GatedTable(shown, gated, withheld)
 
     def analyse(self, outcome: str, *, follow_up_rule: str = "latest") -> OutcomeAnalysis:
-        """:func:`analyse` with disclosure control: on real data a group mean resting on fewer than
-        ``disclosure_threshold`` units is blanked in the summary, the figure and the result ids."""
-        a = analyse(self.measures, outcome, follow_up_rule=follow_up_rule)
-        self._blank_small_means(a.summary, a.results, lambda r: f"{outcome}.mean.{r.group}.{r.time}")
+        """:func:`analyse` through the disclosure gate (:func:`gate_outcome`); where the mixed ANOVA
+        cannot be estimated, ``note`` says why in one sentence (:mod:`veiligverder.analysability`)."""
+        a = gate_outcome(analyse(self.measures, outcome, follow_up_rule=follow_up_rule), self.gate)
+        if not a.withheld and not np.isfinite(a.test["p_unc"]).all():
+            a.note = self.not_estimable(outcome, follow_up_rule=follow_up_rule)
         return a
 
+    def not_estimable(self, outcome: str, *, follow_up_rule: str = "latest") -> str:
+        """Why an outcome cannot be estimated on this dataset, as one sentence ('' when it can)."""
+        from veiligverder.analysability import outcome_status
+
+        try:
+            status = outcome_status(self.measures, follow_up_rule=follow_up_rule, threshold=0).set_index("outcome")
+        except (AttributeError, KeyError):  # measures without every unit table (hand-made in tests)
+            status = pd.DataFrame(columns=["reason"])
+        reason = status.loc[outcome, "reason"] if outcome in status.index else ""
+        return reason or "not estimable on this dataset: the outcome does not vary"
+
     def analyse_category(self, *, follow_up_rule: str = "latest") -> CategoryAnalysis:
-        """:func:`analyse_category` with disclosure control: on real data a category share resting on
-        fewer than ``disclosure_threshold`` families is blanked."""
-        c = analyse_category(self.measures, follow_up_rule=follow_up_rule)
-        counts = (c.shares["share"] * c.shares["n"]).round()
-        small = self._small(counts)
-        if small.any():
-            c.shares.loc[small, "share"] = np.nan
-            for r in c.shares.loc[small].itertuples():
-                c.results[f"violence_category.share.{r.group}.{r.time}.{r.category}"] = float("nan")
-        return c
+        """:func:`analyse_category` through the disclosure gate (:func:`gate_category`)."""
+        return gate_category(analyse_category(self.measures, follow_up_rule=follow_up_rule), self.gate)
 
     def analyse_help_grade(self) -> HelpGradeAnalysis:
-        """:func:`analyse_help_grade` with disclosure control of group means."""
-        h = analyse_help_grade(self.measures)
-        self._blank_small_means(h.summary, h.results, lambda r: f"help_grade.mean.{r.group}")
-        return h
+        """:func:`analyse_help_grade` through the disclosure gate (:func:`gate_between`)."""
+        return gate_between(analyse_help_grade(self.measures), self.gate, "help_grade")
 
     def analyse_help_satisfaction(self) -> SatisfactionAnalysis:
-        """:func:`analyse_help_satisfaction` with disclosure control of group means and band shares."""
-        h = analyse_help_satisfaction(self.measures)
-        self._blank_small_means(h.summary, h.results, lambda r: f"help_satisfaction.mean.{r.group}")
-        if not self.synthetic:
-            n = h.summary.set_index("group")["n"]
-            band_n = h.shares.mul(n.reindex(h.shares.index), axis=0).round()
-            blank = (band_n > 0) & (band_n < self.disclosure_threshold)
-            h.shares = h.shares.mask(blank)
-            for g in blank.index:
-                for band in blank.columns[blank.loc[g].to_numpy()]:
-                    h.results[f"help_satisfaction.share.{g}.{band.replace(' ', '_')}"] = float("nan")
+        """:func:`analyse_help_satisfaction` through the disclosure gate (:func:`gate_between`)."""
+        return gate_between(analyse_help_satisfaction(self.measures), self.gate, "help_satisfaction")
+
+    def matching_report(self, *, seed: int = 0) -> MatchingReport:
+        """:func:`matching_report` through the gate: every balance figure compares the VV families
+        with candidates, so with fewer VV families (or chosen controls) than the threshold the
+        balance table, the love plot (``balance`` None) and the SMD summaries are withheld."""
+        m = matching_report(self.dataset, self.measures, seed=seed)
+        if not self.gate.active:
+            return m
+        from veiligverder.report.disclosure import cells_frame
+
+        r = m.results
+        cells = [{"id": "matching.n_treated", "kind": "count", "n": r["matching.n_treated"], "analysis": "matching"},
+                 {"id": "matching.n_controls", "kind": "count", "n": r["matching.n_controls"],
+                  "analysis": ["matching", "overlap"]}]  # overlap_share x n_controls = overlap
+        cells += [{"id": f"matching.{k}", "kind": "stat", "analysis": "matching"}
+                  for k in ("max_abs_smd_before", "max_abs_smd_after")]
+        cells += [{"id": "matching.overlap", "kind": "count", "n": r["matching.overlap"], "analysis": "overlap"},
+                  {"id": "matching.overlap_share", "kind": "stat", "analysis": "overlap"}]
+        m.withheld = self.gate.withhold(cells_frame(cells))
+        if any(k.startswith("matching.max_abs_smd") for k in m.withheld):
+            m.balance = None
+        m.results.update({k: None for k in m.withheld})
+        return m
+
+    def usable(self, outcome: str, *, follow_up_rule: str = "latest") -> bool:
+        """True when nothing of the outcome's two-wave analysis is withheld (power and sensitivity
+        analyses rest on the same units and are shown only then)."""
+        a = self.analyse(outcome, follow_up_rule=follow_up_rule)
+        return not a.withheld and bool(np.isfinite(a.test["p_unc"]).all())
+
+
+# --------------------------------------------------------------------------------------------
+# the disclosure gate applied to each analysis: describe its numbers as cells, ask the gate once,
+# blank what it withholds in the frames the figures, tables and sentences are drawn from
+
+
+def _mean_cells(sample: pd.DataFrame, summary: pd.DataFrame, result_id, *, binary: bool, analysis_key: str,
+                threshold: int) -> list[dict]:
+    """Cells of the group means (or 0/1 shares) of ``summary``; ``result_id(row)`` names each."""
+    from veiligverder.report.disclosure import dominated
+
+    cells = []
+    for r in summary.itertuples():
+        keys = {"group": r.group, **({"time": r.time} if "time" in summary.columns else {})}
+        mask = np.ones(len(sample), dtype=bool)
+        for k, v in keys.items():
+            mask &= (sample[k] == v).to_numpy()
+        values = sample.loc[mask, "value"].dropna()
+        rid = result_id(r)
+        if binary:
+            ones = int((values == 1).sum())
+            cells += [{"id": rid, "kind": "share", "n": ones, "total": len(values), "set": rid, "analysis": analysis_key},
+                      {"id": "", "kind": "share", "n": len(values) - ones, "total": len(values), "set": rid,
+                       "analysis": analysis_key}]
+        else:
+            cells.append({"id": rid, "kind": "mean", "n": len(values),
+                          "dominated": dominated(values, threshold=threshold), "analysis": analysis_key})
+    return cells
+
+
+def _withhold_rows(summary: pd.DataFrame, withheld: dict[str, str], result_id) -> None:
+    """Blank (in place) the mean and CI of summary rows whose result id is withheld."""
+    rows = summary.apply(lambda r: result_id(r) in withheld, axis=1) if len(summary) else pd.Series(dtype=bool)
+    summary.loc[rows.astype(bool), [c for c in ("mean", "ci_low", "ci_high", "sd") if c in summary.columns]] = np.nan
+
+
+def gate_outcome(a: OutcomeAnalysis, gate) -> OutcomeAnalysis:
+    """Pass one outcome analysis through the disclosure gate: group means (shares for 0/1 outcomes),
+    n's and the ANOVA; withheld values become NaN in the summary and test and None in the results,
+    and ``a.withheld`` names them with their rule."""
+    a.gate = gate
+    if not gate.active:
+        return a
+    o = a.outcome
+    binary = design.OUTCOMES[o]["kind"] == "binary"
+    rid = lambda r: f"{o}.mean.{r.group}.{r.time}"  # noqa: E731
+    cells = _mean_cells(a.sample, a.summary, rid, binary=binary, analysis_key=o, threshold=gate.threshold)
+    cells += [{"id": f"{o}.n.{g}", "kind": "count", "n": a.n(g), "analysis": o} for g in GROUPS]
+    cells += [{"id": f"{o}.anova.{s}.{k}", "kind": "stat", "analysis": o} for s in SOURCES for k in ("F", "p", "np2")]
+    from veiligverder.report.disclosure import cells_frame
+
+    withheld = gate.withhold(cells_frame(cells))
+    _withhold_rows(a.summary, withheld, rid)
+    stat_withheld = any(k.startswith(f"{o}.anova.") for k in withheld)
+    if stat_withheld:
+        a.test = a.test.assign(F=np.nan, p_unc=np.nan, np2=np.nan, words="withheld")
+    a.results.update({k: None for k in withheld})
+    a.withheld = withheld
+    return a
+
+
+def gate_category(c: CategoryAnalysis, gate) -> CategoryAnalysis:
+    """The violence category through the gate: each group's shares at a wave form one distribution;
+    the within-group change test belongs to that group's two waves, the between-group test of a wave
+    to both groups' shares at that wave."""
+    c.gate = gate
+    if not gate.active:
+        return c
+    from veiligverder.report.disclosure import cells_frame
+
+    counts = (c.shares["share"].fillna(0) * c.shares["n"]).round()
+    sid = lambda r: f"violence_category.share.{r.group}.{r.time}.{r.category}"  # noqa: E731
+    cells = [{"id": sid(r), "kind": "share", "n": k, "total": r.n, "set": f"{r.group}.{r.time}",
+              "analysis": [f"within.{r.group}", f"between.{r.time}"]}
+             for r, k in zip(c.shares.itertuples(), counts)]
+    cells += [{"id": f"violence_category.n.{g}", "kind": "count", "n": c.results[f"violence_category.n.{g}"],
+               "analysis": [f"within.{g}", *(f"between.{t}" for t in TIMES)]} for g in GROUPS]
+    cells += [{"id": f"violence_category.change_p.{g}", "kind": "stat", "analysis": f"within.{g}"} for g in GROUPS]
+    cells += [{"id": f"violence_category.group_p.{t}", "kind": "stat", "analysis": f"between.{t}"} for t in TIMES]
+    withheld = gate.withhold(cells_frame(cells))
+    hidden = c.shares.apply(sid, axis=1).isin(list(withheld)) if len(c.shares) else pd.Series(dtype=bool)
+    c.shares.loc[hidden.to_numpy(bool), "share"] = np.nan
+    small_n = c.shares["group"].map(lambda g: f"violence_category.n.{g}" in withheld).astype(bool)
+    c.shares["n"] = c.shares["n"].astype(float).mask(small_n)  # the figure labels its bars with n
+    for g in GROUPS:
+        if f"violence_category.change_p.{g}" in withheld:
+            c.within.loc[c.within["group"] == g, ["statistic", "df", "p_unc"]] = np.nan
+    for t in TIMES:
+        if f"violence_category.group_p.{t}" in withheld:
+            c.between.loc[c.between["time"] == t, ["statistic", "df", "p_unc"]] = np.nan
+    c.results.update({k: None for k in withheld})
+    c.withheld = withheld
+    return c
+
+
+def gate_between(h, gate, name: str):
+    """An outcome compared between the groups only (help grade, help satisfaction) through the gate:
+    group means, n's, the satisfaction bands (one distribution per group) and the tests."""
+    h.gate = gate
+    if not gate.active:
         return h
+    from veiligverder.report.disclosure import cells_frame
+
+    rid = lambda r: f"{name}.mean.{r.group}"  # noqa: E731
+    cells = _mean_cells(h.sample, h.summary, rid, binary=False, analysis_key=name, threshold=gate.threshold)
+    cells += [{"id": f"{name}.n.{r.group}", "kind": "count", "n": r.n, "analysis": name} for r in h.summary.itertuples()]
+    cells += [{"id": f"{name}.p", "kind": "stat", "analysis": name}]
+    shares = getattr(h, "shares", None)
+    if shares is not None:
+        n = h.summary.set_index("group")["n"]
+        band_n = shares.fillna(0).mul(n.reindex(shares.index), axis=0).round()
+        for g in shares.index:
+            for band in shares.columns:
+                cells.append({"id": f"{name}.share.{g}.{band.replace(' ', '_')}", "kind": "share",
+                              "n": band_n.loc[g, band], "total": n.get(g, 0), "set": g, "analysis": name})
+        cells.append({"id": f"{name}.band_p", "kind": "stat", "analysis": name})
+    withheld = gate.withhold(cells_frame(cells))
+    _withhold_rows(h.summary, withheld, rid)
+    small_n = h.summary["group"].map(lambda g: f"{name}.n.{g}" in withheld).astype(bool)
+    h.summary["n"] = h.summary["n"].astype(float).mask(small_n)  # the figure labels its groups with n
+    if f"{name}.p" in withheld:
+        h.test = h.test.assign(**{c: np.nan for c in ("T", "dof", "p_unc") if c in h.test.columns})
+    if shares is not None:
+        hide = pd.DataFrame({band: [f"{name}.share.{g}.{band.replace(' ', '_')}" in withheld for g in shares.index]
+                             for band in shares.columns}, index=shares.index)
+        h.shares = shares.mask(hide)
+        if f"{name}.band_p" in withheld:
+            h.band_test = h.band_test.assign(statistic=np.nan, df=np.nan, p_unc=np.nan)
+    h.results.update({k: None for k in withheld})
+    h.withheld = withheld
+    return h
 
 
 def load_study(data_dir, *, keys_dir=None, cumulation_threshold: int = 5, rematch: bool = False, seed: int = 0,
@@ -342,6 +531,9 @@ class SatisfactionAnalysis:
     test: pd.DataFrame
     band_test: pd.DataFrame
     results: dict[str, Any] = field(default_factory=dict)
+    withheld: dict[str, str] = field(default_factory=dict)  # result id -> disclosure rule
+    gate: Any = None  # the disclosure gate it went through (for marks and the sentence why)
+    note: str = ""  # why a test could not be estimated, in one sentence
 
 
 def analyse_help_satisfaction(measures) -> SatisfactionAnalysis:
@@ -386,6 +578,9 @@ class MatchingReport:
     matching: Any
     balance: pd.DataFrame
     results: dict[str, Any] = field(default_factory=dict)
+    withheld: dict[str, str] = field(default_factory=dict)  # result id -> disclosure rule
+    gate: Any = None  # the disclosure gate it went through (for marks and the sentence why)
+    note: str = ""  # why a test could not be estimated, in one sentence
 
 
 def matching_report(dataset, measures, *, seed: int = 0) -> MatchingReport:

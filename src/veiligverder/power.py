@@ -146,6 +146,9 @@ def power_curves(samples: dict[str, ChangeScores], *, sizes: Sequence[int] = DEF
     from tqdm import tqdm  # plain text bar: no widgets in executed notebooks
 
     tasks = [(o, s, n) for o, s in samples.items() for n in sizes]
+    if not tasks:  # no outcome usable on this dataset: an empty table, not an error
+        return pd.DataFrame({"outcome": pd.Series(dtype=object), "n_per_group": pd.Series(dtype=int),
+                             "power": pd.Series(dtype=float), "analytic": pd.Series(dtype=float)})
     seeds = np.random.SeedSequence(seed).generate_state(len(tasks))
     jobs = (delayed(_job)(o, s, n, replications, int(sd), method) for (o, s, n), sd in zip(tasks, seeds))
     rows = list(tqdm(Parallel(n_jobs=n_jobs, return_as="generator")(jobs), total=len(tasks),
@@ -187,7 +190,9 @@ def summary_table(samples: dict[str, ChangeScores], curves: pd.DataFrame, observ
                                                        int(curves["n_per_group"].max())),
             "n per group for 80 % (analytic)": _fmt_n(analytic_n_for_power(s.cohen_d), ANALYTIC_CAP),
         })
-    return pd.DataFrame(rows).set_index("outcome")
+    columns = ["outcome", "n VV / control", "effect (d)", "power at observed n", "n per group for 80 % (simulated)",
+               "n per group for 80 % (analytic)"]
+    return pd.DataFrame(rows, columns=columns).set_index("outcome")
 
 
 ANALYTIC_CAP = 10_000

@@ -15,6 +15,8 @@ a mixed model (unlike the ANOVA) does not drop them, and is valid when data are 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Container
+
 import warnings
 
 import numpy as np
@@ -91,13 +93,19 @@ def fit_all_waves(data: pd.DataFrame, *, binary: bool) -> dict:
             "n_obs": int(len(data)), "model": name, "converged": converged}
 
 
-def all_waves_table(measures, outcomes: list[str]) -> tuple[pd.DataFrame, dict]:
+def all_waves_table(measures, outcomes: list[str], *, withheld: Container[str] = ()) -> tuple[pd.DataFrame, dict]:
     """One row per outcome: the all-waves model's interaction test next to chapter 5's two-wave one.
 
+    Outcomes in ``withheld`` (those whose two-wave analysis the disclosure gate withholds, since the
+    model rests on the same units) get a row that says so and no result ids.
     Returns the table and result ids ``sensitivity.<outcome>.allwaves.<p|wald|n_units|n_obs>``.
     """
     rows, results = [], {}
     for outcome in outcomes:
+        if outcome in withheld:
+            rows.append({"outcome": outcome, "model": "withheld (disclosure control)", "units": "–",
+                         "observations": "–", "wave x group": "–"})
+            continue
         kind = design.OUTCOMES[outcome]["kind"]
         data = all_waves(measures, outcome)
         try:
@@ -119,20 +127,28 @@ def all_waves_table(measures, outcomes: list[str]) -> tuple[pd.DataFrame, dict]:
     return pd.DataFrame(rows).set_index("outcome"), results
 
 
-def follow_up_rules_table(measures, outcomes: list[str]) -> tuple[pd.DataFrame, dict]:
+def follow_up_rules_table(measures, outcomes: list[str], *,
+                          analyse: Callable[..., analysis.OutcomeAnalysis] | None = None,
+                          mark: str = "–") -> tuple[pd.DataFrame, dict]:
     """Chapter 5's group x time conclusion under each follow-up rule, side by side.
 
+    ``analyse(outcome, follow_up_rule=...)`` runs one analysis (default: ungated
+    :func:`veiligverder.analysis.analyse`; chapters pass ``Study.analyse``, which applies the
+    disclosure gate: a withheld n shows ``mark`` and a withheld test reads 'withheld').
     Returns the table (rows: outcomes; per rule: n VV/control, interaction p, words) and the result
     ids ``sensitivity.<outcome>.<rule>.interaction_p`` and ``....interaction_np2``.
     """
+    analyse = analyse or (lambda o, **kw: analysis.analyse(measures, o, **kw))
     rows, results = [], {}
     for outcome in outcomes:
         row = {"outcome": outcome}
         for rule in RULES:
-            a = analysis.analyse(measures, outcome, follow_up_rule=rule)
+            a = analyse(outcome, follow_up_rule=rule)
             t = a.test.set_index("source").loc["interaction"]
-            row[f"{rule}: n"] = f"{a.n('VV')} / {a.n('control')}"
-            row[f"{rule}: group x time"] = t["words"] if np.isfinite(t["p_unc"]) else "not computable"
+            n = {g: mark if a.results[f"{outcome}.n.{g}"] is None else a.n(g) for g in ("VV", "control")}
+            row[f"{rule}: n"] = f"{n['VV']} / {n['control']}"
+            row[f"{rule}: group x time"] = (t["words"] if np.isfinite(t["p_unc"]) or a.withheld
+                                            else "not computable")
             results[f"sensitivity.{outcome}.{rule}.interaction_p"] = t["p_unc"]
             results[f"sensitivity.{outcome}.{rule}.interaction_np2"] = t["np2"]
         words = {row[f"{r}: group x time"] for r in RULES}

@@ -52,6 +52,11 @@ def set_theme() -> None:
     )
 
 
+def _n_label(n: float) -> str:
+    """'n = 34', or 'n withheld' where the disclosure gate blanked the count (NaN)."""
+    return "n withheld" if pd.isna(n) else f"n = {int(n)}"
+
+
 def two_wave_figure(
     summary: pd.DataFrame,
     *,
@@ -113,7 +118,7 @@ def category_figure(shares: pd.DataFrame) -> plt.Figure:
         ax.bar(xs, values, bottom=bottoms, color=CATEGORY_PALETTE[cat], width=0.8, label=names[cat],
                edgecolor="white")
         bottoms = [b + v for b, v in zip(bottoms, values)]
-    labels = [f"{TIME_LABELS[t].split(' ')[0]}\n(n = {n[(g, t)]})" for g, t in order]
+    labels = [f"{TIME_LABELS[t].split(' ')[0]}\n({_n_label(n[(g, t)])})" for g, t in order]
     ax.set_xticks(xs, labels)
     for x, g in ((0.5, "VV"), (3.0, "control")):
         ax.text(x, 104, GROUP_LABELS[g], ha="center", va="bottom", fontweight="bold")
@@ -156,7 +161,7 @@ def between_figure(summary: pd.DataFrame, *, ylabel: str) -> plt.Figure:
     for i, g in enumerate(GROUP_ORDER):
         err = [[max(s.loc[g, "mean"] - s.loc[g, "ci_low"], 0)], [max(s.loc[g, "ci_high"] - s.loc[g, "mean"], 0)]]
         ax.errorbar([i], [s.loc[g, "mean"]], yerr=err, marker="o", capsize=5, lw=2, color=PALETTE[g])
-    ax.set_xticks(range(len(GROUP_ORDER)), [f"{GROUP_LABELS[g]}\n(n = {int(s.loc[g, 'n'])})" for g in GROUP_ORDER])
+    ax.set_xticks(range(len(GROUP_ORDER)), [f"{GROUP_LABELS[g]}\n({_n_label(s.loc[g, 'n'])})" for g in GROUP_ORDER])
     ax.set_xlim(-0.6, len(GROUP_ORDER) - 0.4)
     ax.set_ylabel(ylabel)
     fig.tight_layout()

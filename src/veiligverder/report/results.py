@@ -92,6 +92,13 @@ class Registry:
         for key, value in mapping.items():
             self.add(key, value)
 
+    def record(self, analysis: Any) -> Any:
+        """Record an analysis that went through the disclosure gate: its ``results`` (withheld ones
+        are None) and its ``withheld`` ids with their rules; returns the analysis."""
+        self.update(analysis.results)
+        self.withhold(getattr(analysis, "withheld", {}))
+        return analysis
+
     def withhold(self, suppressed: Mapping[str, str]) -> None:
         """Record result ids withheld by the disclosure gate (id -> rule); their values become null."""
         for key, rule in suppressed.items():

@@ -213,14 +213,24 @@ def _tolerance_text(claim: Claim) -> str:
     return f"p < {pub:g}" if rule == "significant" else f"p ≥ {pub:g}"
 
 
-def scorecard(results: dict[str, Any]) -> pd.DataFrame:
+def scorecard(results: dict[str, Any], withheld: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per claim: label, where, published, recomputed, tolerance, verdict.
 
     ``published`` shows the threshold for significance claims; ``recomputed`` is the result value
-    (the p value for those), ``None`` where the data in force cannot give it.
+    (the p value for those), ``None`` where the data in force cannot give it. A claim whose result
+    the disclosure gate withheld (``withheld``: id -> rule) has the verdict ``withheld`` and no
+    value: even 'agrees within 3 points' would tell a reader where the withheld value lies.
     """
+    withheld = withheld or {}
     rows = []
     for c in claims():
+        if c.result in withheld:
+            published = f"p < {c.published:g}" if c.rule == "significant" else (
+                f"n.s. (p ≥ {c.published:g})" if c.rule == "not_significant" else c.published)
+            rows.append({"claim": c.label, "where": c.where, "fact": c.fact, "result_id": c.result,
+                         "published": published, "recomputed": None, "tolerance": _tolerance_text(c),
+                         "verdict": "withheld"})
+            continue
         value = results.get(c.result)
         published = f"p < {c.published:g}" if c.rule == "significant" else (
             f"n.s. (p ≥ {c.published:g})" if c.rule == "not_significant" else c.published)
@@ -231,7 +241,7 @@ def scorecard(results: dict[str, Any]) -> pd.DataFrame:
 
 
 def counts(card: pd.DataFrame) -> dict[str, int]:
-    """Number of claims per verdict (agrees, differs, not computable) and in all."""
+    """Number of claims per verdict (agrees, differs, not computable, withheld) and in all."""
     tally = card["verdict"].value_counts()
     return {"claims": int(len(card)), "agrees": int(tally.get("agrees", 0)), "differs": int(tally.get("differs", 0)),
-            "not_computable": int(tally.get("not computable", 0))}
+            "not_computable": int(tally.get("not computable", 0)), "withheld": int(tally.get("withheld", 0))}

@@ -39,6 +39,11 @@ def participants(dataset: Dataset, *, groups: tuple[str, ...] = STUDY_GROUPS) ->
     )
     table = table.reindex(list(groups)).fillna(0).astype(int)
     table.index.name = "group"
+    # for the disclosure gate (Study.gate_table): each count is a cell resting on that many units
+    ids = pd.DataFrame({c: [f"n.{g}.{c}" for g in table.index] for c in table.columns}, index=table.index)
+    table.attrs["ids"] = ids
+    table.attrs["cells"] = [{"id": ids.loc[g, c], "kind": "count", "n": int(table.loc[g, c])}
+                            for g in table.index for c in table.columns]
     return table
 
 
@@ -102,7 +107,31 @@ CATEGORY_LABELS = {
 }
 
 
-def background_table(dataset: Dataset, *, groups: tuple[str, ...] = STUDY_GROUPS) -> tuple[pd.DataFrame, dict]:
+def _test_or_nan(run) -> pd.Series:
+    """The first row of a test's result frame, or NaN with method 'not computable' when a group is empty."""
+    from veiligverder.stats import StatsInputError
+
+    try:
+        return run().iloc[0]
+    except StatsInputError:
+        return pd.Series({"p_unc": float("nan"), "method": "not computable"})
+
+
+def _p_words(p: float) -> str:
+    return f"p = {p:.3f}" if pd.notna(p) else "not computable"
+
+
+def _test_words(method: str, p: float) -> str:
+    """'Fisher-Freeman-Halton, p = 0.412', or 'not computable' (a group without units)."""
+    return f"{method}, {_p_words(p)}" if pd.notna(p) else "not computable"
+
+
+def _ns(p: float) -> str:
+    return ("Ns" if p >= 0.05 else "*") if pd.notna(p) else ""
+
+
+def background_table(dataset: Dataset, *, groups: tuple[str, ...] = STUDY_GROUPS,
+                     disclosure_threshold: int = 5) -> tuple[pd.DataFrame, dict]:
     """Tabel 3: percentages per group, the between-group test per variable, and result ids.
 
     Each categorical variable is compared between VV and control by
@@ -120,50 +149,82 @@ def background_table(dataset: Dataset, *, groups: tuple[str, ...] = STUDY_GROUPS
     """
     from veiligverder import stats
 
+    from veiligverder.report.disclosure import dominated
+
     parents = background_parents(dataset, groups=groups)
-    rows, results = [], {}
+    rows, results, cells = [], {}, []
     for var in [c for c in parents.columns if c.endswith("_pct")]:
         sub = parents[["group", var]].dropna()
         n_cat = pd.crosstab(sub[var], sub["group"]).reindex(columns=list(groups)).fillna(0)
         pct = n_cat.div(n_cat.sum(axis=0).where(lambda n: n > 0), axis=1).fillna(0) * 100
-        test = stats.chi2_groups(sub, x="group", y=var).iloc[0]
+        test = _test_or_nan(lambda: stats.chi2_groups(sub, x="group", y=var))
         results[f"table3.{var}.p"] = float(test["p_unc"])
-        words = f"{test['method']}, p = {test['p_unc']:.3f}"
+        words = _test_words(test["method"], test["p_unc"])
         binary = set(pct.index) <= {"yes", "no"}
         cats = ["yes"] if binary else list(pct.index)
+        rid = lambda cat, g: (f"table3.{var}.{g}" if binary else f"table3.{var}.{cat}.{g}")  # noqa: E731
+        # every category of every group is a cell of that group's distribution (a binary 'no' too,
+        # though unpublished: 100 % minus 'yes' gives it)
+        for g in groups:
+            total = float(n_cat[g].sum())
+            for cat in n_cat.index:
+                shown = cat in cats
+                cells.append({"id": rid(cat, g) if shown else "", "kind": "share", "n": float(n_cat.loc[cat, g]),
+                              "total": total, "set": f"table3.{var}.{g}", "analysis": f"table3.{var}"})
+            if binary and "yes" not in n_cat.index:
+                cells.append({"id": rid("yes", g), "kind": "share", "n": 0.0, "total": total,
+                              "set": f"table3.{var}.{g}", "analysis": f"table3.{var}"})
+        cells.append({"id": f"table3.{var}.p", "kind": "stat", "analysis": f"table3.{var}"})
         for cat in cats:
             row = {"variable": var.removesuffix("_pct").replace("_", " "),
                    "category": CATEGORY_LABELS.get(str(cat), str(cat)) if not binary else "",
-                   "test": words, "Ns": "Ns" if test["p_unc"] >= 0.05 else "*"}
+                   "test": words, "Ns": _ns(test["p_unc"]),
+                   "_id_test": f"table3.{var}.p", "_id_Ns": f"table3.{var}.p"}
             for g in groups:
                 value = float(pct.loc[cat, g]) if cat in pct.index else 0.0
                 row[g] = round(value, 1)
-                row[f"_n_{g}"] = int(n_cat.loc[cat, g]) if cat in n_cat.index else 0
-                results[f"table3.{var}.{g}" if binary else f"table3.{var}.{cat}.{g}"] = value
+                row[f"_id_{g}"] = rid(cat, g)
+                results[rid(cat, g)] = value
             rows.append(row)
     chi = dataset.children.loc[dataset.children["wave"] == BASELINE].copy()
     chi["group"] = chi["family_id"].map(dataset.families.set_index("family_id")["group"])
     chi = chi.loc[chi["group"].isin(groups)]
     for g in groups:
         part = chi.loc[chi["group"] == g]
-        results[f"table3.child_mean_age.{g}"] = float(part["age_years"].mean())
+        ages = part["age_years"].dropna()
+        results[f"table3.child_mean_age.{g}"] = float(ages.mean()) if len(ages) else float("nan")
         results[f"table3.child_girls_pct.{g}"] = float((part["sex"] == "girl").mean() * 100) if len(part) else float("nan")
-    age_test = stats.welch_ttest(chi.dropna(subset=["age_years"]), dv="age_years", between="group").iloc[0]
-    girls_test = stats.chi2_groups(chi.dropna(subset=["sex"]), x="group", y="sex").iloc[0]
+        sexes = part["sex"].dropna()
+        girls = float((sexes == "girl").sum())
+        cells += [
+            {"id": f"table3.child_mean_age.{g}", "kind": "mean", "n": len(ages),
+             "dominated": dominated(ages, threshold=disclosure_threshold), "analysis": "table3.child_mean_age"},
+            {"id": f"table3.child_girls_pct.{g}", "kind": "share", "n": girls, "total": len(sexes),
+             "set": f"girls.{g}", "analysis": "table3.child_girls_pct"},
+            {"id": "", "kind": "share", "n": len(sexes) - girls, "total": len(sexes), "set": f"girls.{g}",
+             "analysis": "table3.child_girls_pct"},
+        ]
+    age_test = _test_or_nan(lambda: stats.welch_ttest(chi.dropna(subset=["age_years"]), dv="age_years", between="group"))
+    girls_test = _test_or_nan(lambda: stats.chi2_groups(chi.dropna(subset=["sex"]), x="group", y="sex"))
     results["table3.child_mean_age.p"] = float(age_test["p_unc"])
     results["table3.child_girls_pct.p"] = float(girls_test["p_unc"])
-    n_chi = {f"_n_{g}": int((chi["group"] == g).sum()) for g in groups}
-    n_girls = {f"_n_{g}": int(((chi["group"] == g) & (chi["sex"] == "girl")).sum()) for g in groups}
-    rows.append({"variable": "children: mean age (years)", "category": "", "test": f"Welch t, p = {age_test['p_unc']:.3f}",
-                 "Ns": "Ns" if age_test["p_unc"] >= 0.05 else "*", **n_chi,
+    cells += [{"id": f"table3.{v}.p", "kind": "stat", "analysis": f"table3.{v}"} for v in ("child_mean_age", "child_girls_pct")]
+    rows.append({"variable": "children: mean age (years)", "category": "",
+                 "test": _test_words("Welch t", age_test["p_unc"]), "Ns": _ns(age_test["p_unc"]),
+                 "_id_test": "table3.child_mean_age.p", "_id_Ns": "table3.child_mean_age.p",
+                 **{f"_id_{g}": f"table3.child_mean_age.{g}" for g in groups},
                  **{g: round(results[f"table3.child_mean_age.{g}"], 1) for g in groups}})
-    rows.append({"variable": "children: girls", "category": "", "test": f"{girls_test['method']}, p = {girls_test['p_unc']:.3f}",
-                 "Ns": "Ns" if girls_test["p_unc"] >= 0.05 else "*", **n_girls,
+    rows.append({"variable": "children: girls", "category": "",
+                 "test": _test_words(girls_test["method"], girls_test["p_unc"]), "Ns": _ns(girls_test["p_unc"]),
+                 "_id_test": "table3.child_girls_pct.p", "_id_Ns": "table3.child_girls_pct.p",
+                 **{f"_id_{g}": f"table3.child_girls_pct.{g}" for g in groups},
                  **{g: round(results[f"table3.child_girls_pct.{g}"], 1) for g in groups}})
     full = pd.DataFrame(rows).set_index(["variable", "category"])
-    table = full[[*groups, "test", "Ns"]].copy()
-    # units behind each percentage, for disclosure control (Study.protect)
-    table.attrs["counts"] = full[[f"_n_{g}" for g in groups]].set_axis(list(groups), axis=1)
+    shown = [*groups, "test", "Ns"]
+    table = full[shown].copy()
+    # for the disclosure gate (Study.gate_table): the result id behind each cell, and every cell
+    table.attrs["ids"] = full[[f"_id_{c}" for c in shown]].set_axis(shown, axis=1)
+    table.attrs["cells"] = cells
     return table, results
 
 
@@ -187,7 +248,7 @@ TABLE4_LABELS = {"total_violence_family": "total violence (incidents a year)",
                  "parents_with_childhood_trauma": "a parent with 4 or more ACEs (%)"}
 
 
-def baseline_problems(families: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+def baseline_problems(families: pd.DataFrame, *, disclosure_threshold: int = 5) -> tuple[pd.DataFrame, dict]:
     """Tabel 4: mean incidents a year and shares of families with a problem at baseline (T0).
 
     ``families`` is :attr:`veiligverder.measures.Measures.families`. The 'population' is the cohort
@@ -206,38 +267,52 @@ def baseline_problems(families: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """
     from veiligverder import stats
 
+    from veiligverder.report.disclosure import dominated
+
     base = families.loc[families["wave"] == BASELINE]
     results: dict[str, float] = {}
-    rows = []
+    rows, ids, cells = [], [], []
     for pop, group in POPULATIONS.items():
         results[f"table4.n.{pop}"] = int(base.loc[base["group"] == group, "family_id"].nunique())
+        cells.append({"id": f"table4.n.{pop}", "kind": "count", "n": results[f"table4.n.{pop}"]})
     study = base.assign(side=base["group"].map({"cohort": "population", "VV": "study", "control": "study"}))
-    counts = []
+    test_column = "VV + control vs population"
     for line, column in {**TABLE4_MEANS, **TABLE4_SHARES}.items():
         share = line in TABLE4_SHARES
         row = {"line": TABLE4_LABELS[line]}
-        n_row = {"line": TABLE4_LABELS[line]}
+        id_row = {"line": TABLE4_LABELS[line], test_column: f"table4.{line}.p"}
         for pop, group in POPULATIONS.items():
             values = base.loc[base["group"] == group, column].dropna()
             value = float(values.mean() * (100 if share else 1)) if len(values) else float("nan")
-            results[f"table4.{line}.{pop}"] = value
+            rid = f"table4.{line}.{pop}"
+            results[rid] = value
             row[pop] = round(value, 1)
-            # a share rests on the families with the problem, a mean on all families with a value
-            n_row[pop] = int((values == 1).sum()) if share else len(values)
-        counts.append(n_row)
+            id_row[pop] = rid
+            if share:  # a share is a distribution of two: families with and without the problem
+                ones = float((values == 1).sum())
+                cells += [{"id": rid, "kind": "share", "n": ones, "total": len(values), "set": rid, "analysis": line},
+                          {"id": "", "kind": "share", "n": len(values) - ones, "total": len(values), "set": rid,
+                           "analysis": line}]
+            else:
+                cells.append({"id": rid, "kind": "mean", "n": len(values), "analysis": line,
+                              "dominated": dominated(values, threshold=disclosure_threshold)})
+        cells.append({"id": f"table4.{line}.p", "kind": "stat", "analysis": line})
         sub = study.dropna(subset=[column, "side"])
         if share:
-            test = stats.chi2_groups(sub.assign(flag=sub[column].astype(int)), x="side", y="flag").iloc[0]
-            row["VV + control vs population"] = f"{test['method']}, p = {test['p_unc']:.3f}"
+            test = _test_or_nan(lambda: stats.chi2_groups(sub.assign(flag=sub[column].astype(int)), x="side", y="flag"))
+            row[test_column] = _test_words(test["method"], test["p_unc"])
         else:
-            test = stats.welch_ttest(sub, dv=column, between="side").iloc[0]
-            row["VV + control vs population"] = f"Welch t, p = {test['p_unc']:.3f}"
+            test = _test_or_nan(lambda: stats.welch_ttest(sub, dv=column, between="side"))
+            row[test_column] = _test_words("Welch t", test["p_unc"])
         results[f"table4.{line}.p"] = float(test["p_unc"])
         rows.append(row)
+        ids.append(id_row)
     table = pd.DataFrame(rows).set_index("line")
-    table.columns = [f"{c} (n = {results[f'table4.n.{c}']})" if c in POPULATIONS else c for c in table.columns]
-    table.attrs["counts"] = pd.DataFrame(counts).set_index("line").set_axis(
-        [c for c in table.columns if c.split(" (n")[0] in POPULATIONS], axis=1)
+    id_frame = pd.DataFrame(ids).set_index("line")[list(table.columns)]
+    # the header carries each column's n: the gate may withhold it (Study.gate_table)
+    table.attrs["header_ids"] = {c: f"table4.n.{c}" for c in POPULATIONS}
+    table.attrs["ids"] = id_frame
+    table.attrs["cells"] = cells
     return table, results
 
 

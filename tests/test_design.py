@@ -186,3 +186,10 @@ def test_relabelled_measures_equal_measures_of_the_relabelled_data(synthetic_dat
     slow = measures.derive(relabelled)
     for name in ("parents", "children", "families"):
         pd.testing.assert_frame_equal(getattr(fast, name), getattr(slow, name))
+
+
+def test_outcome_levels_are_unit_words():
+    """Each outcome names its unit level in words (the child level once read 'childre')."""
+    assert {design.OUTCOMES[o]["level"] for o in ("child_trauma", "qol_child")} == {"child"}
+    assert design.OUTCOMES["violence_total"]["level"] == "family"
+    assert design.OUTCOMES["parent_trauma"]["level"] == "parent"

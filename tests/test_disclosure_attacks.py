@@ -313,3 +313,49 @@ def test_all_vv_answers_equal_withholds_mean_and_test(real_twin):
     assert np.isnan(h.summary.set_index("group").loc["VV", "mean"]) and np.isnan(h.test["p_unc"].iloc[0])
     assert h.results["help_grade.mean.control"] is not None
     assert h.results["help_grade.n.VV"] >= 5            # the group's size is not the secret here
+
+
+# --------------------------------------------------------------------------------------------
+# odd datasets build whole: one VV family, a group without children
+
+
+@pytest.mark.e2e
+def test_one_vv_family_without_children_builds_the_whole_book(tmp_path, synthetic_dataset):
+    """A contract-valid dataset whose VV group is a single family without children: every chapter
+    runs, child outcomes say why they cannot be estimated, and nothing of that family shows."""
+    data, markers = small_group_copy(Path(synthetic_dataset.meta.path), tmp_path / "odd", n_vv=1,
+                                     drop_vv_children=True)
+    out = tmp_path / "out"
+    run_cli("build", "--data", str(data), "--out", str(out))
+    assert (out / "html" / "index.html").exists()
+    results = json.loads((out / "results.json").read_text())
+    assert results["n.VV.families"] is None and results["n.VV.children"] == 0  # zero rests on nobody
+    assert results["child_trauma.n.VV"] == 0 and results["child_trauma.anova.interaction.p"] is None
+    assert results["violence_total.mean.VV.baseline"] is None
+    html = (out / "html" / "ch5_3_trauma.html").read_text()
+    assert "not estimable on this dataset: no VV child" in html
+    assert find_markers(out, markers) == {}
+
+
+def test_four_vv_families_withhold_every_vv_number(synthetic_dataset, tmp_path):
+    """Four VV families (one below the threshold): each outcome's VV cells and tests are withheld,
+    the control group's means are not, in process (the build path is tested above)."""
+    from veiligverder import analysis, design
+
+    data, _ = small_group_copy(Path(synthetic_dataset.meta.path), tmp_path / "vv4", n_vv=4, extreme=False)
+    study = analysis.load_study(data)
+    assert not study.synthetic
+    for outcome, spec in design.OUTCOMES.items():
+        if spec["kind"] == "between" or outcome == "violence_category":
+            continue
+        a = study.analyse(outcome)
+        if a.results[f"{outcome}.n.VV"] == 0:
+            continue
+        assert a.results[f"{outcome}.mean.VV.baseline"] is None, outcome
+        assert a.results[f"{outcome}.anova.interaction.p"] is None, outcome
+        assert all(a.results[f"{outcome}.anova.{s}.{k}"] is None for s in analysis.SOURCES for k in ("F", "p", "np2"))
+    c = study.analyse_category()
+    assert all(v is None for k, v in c.results.items() if ".VV." in k or k.endswith(".VV") or "group_p" in k)
+    # the control group's change rests on the control families alone: published
+    assert c.results["violence_category.change_p.control"] is not None
+    assert c.results["violence_category.n.control"] >= 5

@@ -56,7 +56,7 @@ OUTCOMES: dict[str, dict[str, str]] = {
 }
 for _spec in OUTCOMES.values():
     _spec["unit"] = UNIT[_spec["frame"]]
-    _spec["level"] = _spec["frame"][:-1] if _spec["frame"] != "families" else "family"
+    _spec["level"] = {"families": "family", "parents": "parent", "children": "child"}[_spec["frame"]]
 TWO_WAVE_OUTCOMES = tuple(o for o, s in OUTCOMES.items() if s["kind"] in ("continuous", "binary"))
 
 SAMPLE_COLUMNS = ["unit_id", "group", "time", "wave", "value"]

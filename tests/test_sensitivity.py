@@ -327,3 +327,15 @@ def test_all_waves_table_on_the_twin(twin_measures):
         p2 = analysis.analyse(twin_measures, o).results[f"{o}.anova.interaction.p"]
         assert table.loc[o, "two-wave ANOVA, group x time"] == f"p = {p2:.3f}"
         assert table.loc[o, "same conclusion"] == ("yes" if (p2 < 0.05) == (fit["p"] < 0.05) else "no")
+
+
+def test_all_waves_table_withholds_models_resting_on_small_cells(twin_measures):
+    """On real data a wave x group cell of fewer units than the threshold withholds the model."""
+    data = sensitivity.all_waves(twin_measures, "violence_partner")
+    smallest = int(data.groupby(["group", "wave"])["unit_id"].nunique().min())
+    table, results = sensitivity.all_waves_table(twin_measures, ["violence_partner"], threshold=smallest + 1)
+    assert table.loc["violence_partner", "model"] == "withheld (disclosure control)" and results == {}
+    table, results = sensitivity.all_waves_table(twin_measures, ["violence_partner"], threshold=smallest)
+    assert table.loc["violence_partner", "model"] == "MixedLM" and "sensitivity.violence_partner.allwaves.p" in results
+    table, results = sensitivity.all_waves_table(twin_measures, ["violence_partner"], withheld=["violence_partner"])
+    assert results == {}

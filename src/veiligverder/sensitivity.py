@@ -93,21 +93,25 @@ def fit_all_waves(data: pd.DataFrame, *, binary: bool) -> dict:
             "n_obs": int(len(data)), "model": name, "converged": converged}
 
 
-def all_waves_table(measures, outcomes: list[str], *, withheld: Container[str] = ()) -> tuple[pd.DataFrame, dict]:
+def all_waves_table(measures, outcomes: list[str], *, withheld: Container[str] = (),
+                    threshold: int | None = None) -> tuple[pd.DataFrame, dict]:
     """One row per outcome: the all-waves model's interaction test next to chapter 5's two-wave one.
 
     Outcomes in ``withheld`` (those whose two-wave analysis the disclosure gate withholds, since the
-    model rests on the same units) get a row that says so and no result ids.
+    model rests on the same units) get a row that says so and no result ids; so do outcomes in
+    which a group has 1 to ``threshold`` - 1 units at some wave (on real data the chapter passes
+    the disclosure threshold: the model's wave x group terms would rest on them).
     Returns the table and result ids ``sensitivity.<outcome>.allwaves.<p|wald|n_units|n_obs>``.
     """
     rows, results = [], {}
     for outcome in outcomes:
-        if outcome in withheld:
+        kind = design.OUTCOMES[outcome]["kind"]
+        data = all_waves(measures, outcome)
+        cell_n = data.groupby(["group", "wave"])["unit_id"].nunique()
+        if outcome in withheld or (threshold is not None and ((cell_n >= 1) & (cell_n < threshold)).any()):
             rows.append({"outcome": outcome, "model": "withheld (disclosure control)", "units": "–",
                          "observations": "–", "wave x group": "–"})
             continue
-        kind = design.OUTCOMES[outcome]["kind"]
-        data = all_waves(measures, outcome)
         try:
             fit = fit_all_waves(data, binary=kind == "binary")
         except (ValueError, np.linalg.LinAlgError) as exc:  # too few units or a singular design

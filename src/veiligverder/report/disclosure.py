@@ -216,7 +216,7 @@ def gate_table(table: pd.DataFrame, withheld: pd.DataFrame, *, mark: str) -> pd.
     ``withheld`` is a boolean frame with some of ``table``'s columns and all its rows; columns it
     lacks are left as they are.
     """
-    w = withheld.reindex(index=table.index, columns=table.columns).fillna(False).astype(bool)
+    w = withheld.reindex(index=table.index, columns=table.columns).eq(True)
     out = table.astype(object)
     out.attrs = {}
     return out.mask(w.to_numpy(), mark)

@@ -346,7 +346,16 @@ def reliability_table(dataset: Dataset, *, keys_dir=None) -> tuple[pd.DataFrame,
     """
     from veiligverder.synthetic.calibration import calibration_table
 
+    from veiligverder.instruments import cronbach_alpha_table
+    from veiligverder.synthetic import load_targets
+
     cal = calibration_table(dataset, keys_dir=keys_dir, target_set="alphas")
+    # respondents behind each alpha (the fewest of its scales), for the disclosure gate
+    baseline = {name: getattr(dataset, name).query("wave == 'T0'") for name in ("parents", "children")}
+    n_scale = cronbach_alpha_table(baseline, keys_dir=keys_dir).set_index("scale")["n"]
+    entries = {e["id"]: e for e in load_targets().entries("alphas")}
+    n_alpha = [int(n_scale.reindex(entries[t].get("scales") or [entries[t]["scale"]]).fillna(0).min())
+               for t in cal["target"]]
     table = pd.DataFrame({
         "scale": cal["target"].str.removeprefix("alpha.").str.replace("_", " "),
         "reported": cal["target_value"].astype(float),
@@ -354,4 +363,7 @@ def reliability_table(dataset: Dataset, *, keys_dir=None) -> tuple[pd.DataFrame,
         "within 0.05": cal["ok"].map({True: "yes", False: "no"}),
         "report": cal["source"].str.removeprefix("instrument_reliability."),
     }).set_index("scale")
+    ids = pd.DataFrame({"computed": list(cal["target"]), "within 0.05": list(cal["target"])}, index=table.index)
+    table.attrs["ids"] = ids
+    table.attrs["cells"] = [{"id": t, "kind": "mean", "n": n} for t, n in zip(cal["target"], n_alpha)]
     return table, dict(zip(cal["target"], cal["achieved"].astype(float)))

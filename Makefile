@@ -44,6 +44,7 @@ validate: $(STAMP) ## validate a dataset folder: make validate DATA=dir
 bench: $(STAMP) ## run the benchmark scripts (scoring speed, build speed)
 	$(BIN)/python benchmarks/bench_scoring.py
 	$(BIN)/python benchmarks/bench_build.py
+	$(BIN)/python benchmarks/bench_stats.py
 
 clean: ## remove build outputs (keeps .venv)
 	rm -rf $(OUT) data/synthetic

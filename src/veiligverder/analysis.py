@@ -102,7 +102,7 @@ def _words(source: str, p: float, np2: float) -> str:
 def is_difference(p: float, np2: float, source: str) -> bool:
     """True when a result counts as a difference in the report's sense (Tabel 1's reporting rule):
     significant at .05 and at least a 'small' effect for its kind."""
-    return bool(np.isfinite(p) and p < ALPHA and stats.effect_size_word(np2, kind=EFFECT_KIND[source]) != "none")
+    return bool(np.isfinite(p) and p < ALPHA and stats.effect_size_word(np2, kind=EFFECT_KIND[source]) in ("small", "medium", "large"))
 
 
 def test_table(analysis: OutcomeAnalysis) -> pd.DataFrame:

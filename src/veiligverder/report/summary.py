@@ -56,7 +56,7 @@ def is_difference(results: dict[str, Any], outcome: str, source: str) -> bool:
     p = results.get(f"{outcome}.anova.{source}.p")
     np2 = results.get(f"{outcome}.anova.{source}.np2")
     return p is not None and np2 is not None and p < 0.05 and \
-        stats.effect_size_word(np2, kind=EFFECT_KIND[source]) != "none"
+        stats.effect_size_word(np2, kind=EFFECT_KIND[source]) in ("small", "medium", "large")
 
 
 def findings_table(results: dict[str, Any]) -> pd.DataFrame:

@@ -1,9 +1,17 @@
-"""The ``veiligverder`` command: build the book, write the synthetic twin, validate a dataset."""
+"""The ``veiligverder`` command: build the book, write the synthetic twin, validate a dataset.
+
+Exit codes: 0 done; 1 a chapter or the book failed (``BuildError``), an invalid dataset for
+``validate``, or an internal error; 2 a user error (a path, a parameter, the mapping, the data, an
+output folder in use), reported as one message naming the file or key and the fix; 130 interrupted
+(SIGINT or SIGTERM). ``--debug`` adds the traceback to any error.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from pathlib import Path
 
 from veiligverder import __version__
@@ -13,15 +21,18 @@ Veilig Verder compendium: runs every chapter of the evaluation report on a datas
 the book. Without --data it uses the embedded synthetic twin (data/synthetic/, generated when
 absent); point --data at your own dataset folder (see the book's appendix 'Run it on your own data').
 """
-
-
+SEED_MAX = 2**32 - 1
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="veiligverder", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    # --debug is also accepted after the command; SUPPRESS keeps the global value when it is absent
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    b = sub.add_parser("build", help="run the chapter notebooks, write results.json and build the HTML book",
+    b = sub.add_parser("build", parents=[debug], help="run the chapter notebooks, write results.json and build the HTML book",
                        description="Run every chapter notebook with papermill on a dataset, write OUT/notebooks/ "
                        "(executed notebooks) and OUT/results.json, then build OUT/html/ with Jupyter Book.")
     b.add_argument("--data", metavar="DIR", type=Path, default=None,
@@ -33,47 +44,134 @@ def _parser() -> argparse.ArgumentParser:
                    help="YAML file of build parameters: follow_up_rule (latest|T1|T2), seed, keys_dir, "
                    "cumulation_threshold, rematch, disclosure_threshold, power_replications")
     b.add_argument("--no-book", action="store_true", help="stop after the notebooks and results.json; no HTML")
-    b.add_argument("--jobs", metavar="N", type=int, default=None,
+    b.add_argument("--jobs", metavar="N", type=count, default=None,
                    help="chapters executed in parallel (default: the number of available cores)")
 
-    s = sub.add_parser("synth", help="write the synthetic twin dataset",
+    s = sub.add_parser("synth", parents=[debug], help="write the synthetic twin dataset",
                        description="Write the calibrated synthetic twin as a contract dataset folder.")
     s.add_argument("--out", metavar="DIR", type=Path, required=True, help="folder to write (replaced whole)")
     s.add_argument("--seed", metavar="N", type=int, default=20201231, help="random seed (same seed, same bytes)")
 
-    v = sub.add_parser("validate", help="check a dataset folder against the data contract",
+    v = sub.add_parser("validate", parents=[debug], help="check a dataset folder against the data contract",
                        description="Load a dataset folder, print every problem found (file, column, rule, rows) "
                        "and exit non-zero when there is any. The folder is never modified.")
     v.add_argument("dir", metavar="DIR", type=Path, help="dataset folder")
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``veiligverder`` command; returns the exit code."""
-    args = _parser().parse_args(argv)
-    if args.command == "validate":
-        from veiligverder.data import validate_cli
+def count(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return value
 
-        return validate_cli(args.dir)
-    if args.command == "synth":
-        from veiligverder.synthetic import main_cli
 
-        return main_cli(args.out, args.seed)
+USER_ERRORS = (  # module, class: something the user has to fix (exit code 2)
+    ("veiligverder.params", "ParameterError"),
+    ("veiligverder.data.report", "DataValidationError"),
+    ("veiligverder.pipeline", "OutputError"),
+    ("veiligverder.synthetic.writer", "SyntheticWriteError"),
+)
 
-    from veiligverder.params import ParameterError, load_params
-    from veiligverder.pipeline import BuildError, build
-    from veiligverder.data import DataValidationError
 
-    try:
-        params = load_params(args.params)
-        result = build(data_dir=args.data, out_dir=args.out, params=params, book=not args.no_book, jobs=args.jobs)
-    except (ParameterError, BuildError, DataValidationError) as exc:
-        print(f"veiligverder build: {exc}", file=sys.stderr)
-        return 1
+def _kind(exc: BaseException) -> str:
+    """``user`` (something to fix: exit code 2), ``build`` (a chapter or the book failed: 1) or ``internal``.
+
+    Classes are looked up among the modules already imported (an exception of a class whose module
+    was never imported cannot occur), so that classifying an error never imports the heavy layers.
+    """
+
+    def loaded(module: str, name: str) -> type | None:
+        return getattr(sys.modules.get(module), name, None)
+
+    build_error = loaded("veiligverder.pipeline", "BuildError")
+    if build_error is not None and isinstance(exc, build_error):
+        return "build"
+    user = tuple(c for c in (loaded(m, n) for m, n in USER_ERRORS) if c is not None)
+    if isinstance(exc, (OSError, *user)):
+        return "user"
+    return "internal"
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return str(exc)
+
+
+def _validate(folder: Path) -> int:
+    from veiligverder.data import validate_cli
+    from veiligverder.pipeline import OutputError
+
+    if not folder.exists():
+        raise OutputError(f"{folder}: no such folder; give the dataset folder that holds the table files")
+    if not folder.is_dir():
+        raise OutputError(f"{folder} is a file; give the dataset folder that holds the table files")
+    return validate_cli(folder)
+
+
+def _synth(out: Path, seed: int) -> int:
+    from veiligverder.params import ParameterError
+
+    if not 0 <= seed <= SEED_MAX:
+        raise ParameterError(f"--seed {seed} must lie in 0..{SEED_MAX}")
+    out = out.expanduser().absolute()
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ParameterError(f"--out {out}: {parent} is a file, not a folder; give a folder path")
+            break
+    from veiligverder.synthetic import write_synthetic  # after the checks: it imports the model
+
+    path = write_synthetic(out, seed=seed)
+    print(f"synthetic dataset (seed {seed}): {path}")
+    return 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    from veiligverder.params import load_params
+
+    params = load_params(args.params)  # before the heavier imports: parameter errors come at once
+    from veiligverder.pipeline import build
+
+    result = build(data_dir=args.data, out_dir=args.out, params=params, book=not args.no_book, jobs=args.jobs)
     print(f"results: {result.results_path}")
     if result.html_index:
         print(f"book:    {result.html_index}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``veiligverder`` command; returns the exit code."""
+    args = _parser().parse_args(argv)
+    name = f"veiligverder {args.command}"
+    try:
+        if args.command == "validate":
+            return _validate(args.dir)
+        if args.command == "synth":
+            return _synth(args.out, args.seed)
+        return _build(args)
+    except KeyboardInterrupt as exc:  # BuildInterrupted says which build OUT holds
+        from veiligverder.pipeline import stop_children
+
+        stop_children()
+        detail = str(exc) if str(exc) else "interrupted"
+        print(f"{name}: {detail}", file=sys.stderr)
+        if argv is None:  # the command itself: everything is cleaned up, skip the interpreter's slow teardown
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - every error becomes a message
+        if args.debug:
+            traceback.print_exc()
+        kind = _kind(exc)
+        if kind == "internal":
+            print(f"veiligverder: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+                  file=sys.stderr)
+            return 1
+        print(f"{name}: {_message(exc)}", file=sys.stderr)
+        return 2 if kind == "user" else 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,11 +1,15 @@
 """``mapping.yml``: how a source export becomes the contract (format in book/appendix_mapping_format.md).
 
 A mapping is read and checked as a whole before any table is converted; a bad mapping is reported
-on its own, since every table problem after it would only be a consequence.
+on its own, since every table problem after it would only be a consequence. The YAML is read with
+:func:`veiligverder.params.load_yaml` (alias expansion bounded), item ``source`` patterns may hold
+only the ``{n}`` placeholder, and each quoted entry is cut to a few hundred characters, so that a
+problem report stays small whatever the file holds.
 """
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,12 +20,14 @@ from veiligverder.contract import TABLES, item_columns, item_prefixes, table_spe
 from veiligverder.data.convert import lookup, matches
 from veiligverder.data.report import Problem
 from veiligverder.data.schema import column_specs, is_text
+from veiligverder.params import load_yaml
 
 MAPPING_FILE = "mapping.yml"
 TOP_KEYS = ("version", "missing", "tables")
 TABLE_KEYS = ("drop", "columns", "items", "missing", "recode")
 ITEM_KEYS = ("source", "targets", "order")
 FIX = "correct mapping.yml; its format is described in the book's appendix 'Mapping format'"
+MAX_DETAIL = 300  # characters of an offending entry quoted in a problem
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,10 @@ class _Collector:
         self.problems: list[Problem] = []
 
     def add(self, where: str | None, rule: str, detail: str) -> None:
+        if len(detail) > MAX_DETAIL:
+            detail = detail[: MAX_DETAIL - 1] + "…"
+        if where is not None and len(where) > MAX_DETAIL:
+            where = where[: MAX_DETAIL - 1] + "…"
         self.problems.append(Problem(file=MAPPING_FILE, column=where, rule=rule, examples=(detail,), fix=FIX))
 
 
@@ -92,6 +102,35 @@ def _targets(table: str, name: Any) -> list[str] | None:
     return None
 
 
+def source_pattern_problem(source: Any) -> str | None:
+    """Why ``source`` is not a valid item pattern, or None when it is.
+
+    A pattern is text with the placeholder ``{n}`` (the item number), optionally with an integer
+    format such as ``{n:03d}``; literal braces are written ``{{`` and ``}}``. Any other field
+    (``{0}``, ``{x}``, ``{n.real}``, ``{n[0]}``, ``{n!r}``, nested ``{n:{w}}``) is refused before
+    the pattern is ever filled in.
+    """
+    example = "source must be a column-name pattern with {n}, e.g. 'CTS{n}' or 'cts_{n:02d}'"
+    if not isinstance(source, str):
+        return f"{example}; got {source!r}"
+    try:
+        parts = list(string.Formatter().parse(source))
+    except ValueError as err:
+        return f"{example}; {source!r} is not a valid pattern ({err}; write literal braces as {{{{ and }}}})"
+    fields_ = [(name, spec, conversion) for _, name, spec, conversion in parts if name is not None]
+    if not fields_:
+        return f"{example}; got {source!r}"
+    for name, spec, conversion in fields_:
+        field_text = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+        if name != "n" or conversion is not None or "{" in (spec or ""):
+            return f"{example}; {field_text} in {source!r} is not allowed (only {{n}} and formats like {{n:03d}})"
+        try:
+            format(1, spec or "")
+        except ValueError as err:
+            return f"{example}; {field_text} in {source!r} is not an integer format ({err})"
+    return None
+
+
 def _expand_items(table: str, entry: Any, where: str, out: _Collector) -> dict[str, str]:
     """Source column -> contract item column for one ``items`` entry (see the format appendix)."""
     if not isinstance(entry, dict) or set(entry) - set(ITEM_KEYS) or not {"source", "targets"} <= set(entry):
@@ -99,10 +138,13 @@ def _expand_items(table: str, entry: Any, where: str, out: _Collector) -> dict[s
         return {}
     source, targets, order = entry["source"], entry["targets"], entry.get("order")
     targets = [targets] if isinstance(targets, str) else targets
-    if not isinstance(source, str) or "{n" not in source:
-        out.add(where, "items source", f"source must be a column-name pattern with {{n}}, e.g. 'CTS{{n}}'; got {source!r}")
+    problem = source_pattern_problem(source)
+    if problem:
+        out.add(where, "items source", problem)
         return {}
-    unknown = [t for t in targets if t not in item_prefixes(table)] if isinstance(targets, list) else [targets]
+    prefixes = item_prefixes(table)
+    unknown = ([t for t in targets if not isinstance(t, str) or t not in prefixes] if isinstance(targets, list)
+               else [targets])
     if not isinstance(targets, list) or not targets or unknown:
         out.add(where, "unknown column", f"targets {unknown or targets!r} are not item prefixes of {table} "
                 f"({', '.join(item_prefixes(table))})")
@@ -127,7 +169,7 @@ def _expand_items(table: str, entry: Any, where: str, out: _Collector) -> dict[s
             n = position * len(targets) + offset + 1
             try:
                 name = source.format(n=n)
-            except (ValueError, KeyError, IndexError) as err:
+            except (ValueError, KeyError, IndexError, AttributeError, TypeError) as err:
                 out.add(where, "items source", f"cannot fill in {source!r}: {err}")
                 return {}
             rename[name] = item_columns(prefix, [number])[0]
@@ -151,7 +193,7 @@ def _table(table: str, spec: Any, out: _Collector) -> TableMapping:
         out.add(f"{base}.columns", "columns", f"expected source: contract pairs; got {columns!r}")
         columns = {}
     for source, target in columns.items():
-        if target not in column_specs(table):
+        if not isinstance(target, str) or target not in column_specs(table):
             out.add(f"{base}.columns.{source}", "unknown column",
                     f"{target!r} is not a column of the {table} table in codebook.yml")
             continue
@@ -181,7 +223,9 @@ def _table(table: str, spec: Any, out: _Collector) -> TableMapping:
                 continue
             if section == "missing":
                 parsed: Any = _codes(value, where, out)
-            elif isinstance(value, dict) and all(_is_scalar(k) for k in value):
+            elif isinstance(value, dict) and all(_is_scalar(k) for k in value) and all(
+                    v is None or _is_scalar(v) for v in value.values()
+            ):
                 parsed = dict(value)
             else:
                 out.add(where, "recode", f"expected source value: contract value pairs; got {value!r}")
@@ -194,7 +238,7 @@ def parse_mapping(data: bytes) -> tuple[Mapping, list[Problem]]:
     """Parse and check ``mapping.yml`` bytes; returns the mapping and every problem found in it."""
     out = _Collector()
     try:
-        raw = yaml.safe_load(data.decode("utf-8-sig"))
+        raw = load_yaml(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, yaml.YAMLError) as err:
         out.add(None, "readable YAML", " ".join(str(err).split()))
         return Mapping(), out.problems

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MAX_EXAMPLES = 5
+MAX_PER_RULE = 20  # problems of one rule shown in a report; the rest are counted
+MAX_LINE = 300  # characters of one example (an offending value can be any length)
 
 
 @dataclass(frozen=True)
@@ -43,10 +45,14 @@ class Problem:
         if self.n_rows is not None:
             head += f": {self.n_rows} row{'s' if self.n_rows != 1 else ''}"
             head += ", e.g." if self.examples else ""
-        lines = [head, *(f"    {example}" for example in self.examples)]
+        lines = [head, *(f"    {_clip(example)}" for example in self.examples)]
         if self.fix:
             lines.append(f"  fix: {self.fix}")
         return "\n".join(lines)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_LINE else text[: MAX_LINE - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -73,13 +79,31 @@ class ValidationReport:
         return not self.problems
 
     def text(self) -> str:
-        """The report as text: a one-line verdict, then one block per problem."""
+        """The report as text: a one-line verdict, then one block per problem (at most
+        :data:`MAX_PER_RULE` per rule, then how many more of that rule were found)."""
         if self.ok:
             counts = ", ".join(f"{table}: {n} rows" for table, n in self.counts.items())
             return f"{self.path}: valid ({counts})"
         n = len(self.problems)
         head = f"{self.path}: {n} problem{'s' if n != 1 else ''} found; the input files were not changed"
-        return "\n".join([head, *(problem.render() for problem in self.problems)])
+        return "\n".join([head, *self._blocks()])
+
+    def _blocks(self) -> list[str]:
+        """One block per problem, at most :data:`MAX_PER_RULE` per rule; the rest counted after the last shown."""
+        total: dict[str, int] = {}
+        for problem in self.problems:
+            total[problem.rule] = total.get(problem.rule, 0) + 1
+        shown: dict[str, int] = {}
+        blocks = []
+        for problem in self.problems:
+            k = shown[problem.rule] = shown.get(problem.rule, 0) + 1
+            if k > MAX_PER_RULE:
+                continue
+            blocks.append(problem.render())
+            rest = total[problem.rule] - MAX_PER_RULE
+            if k == MAX_PER_RULE and rest > 0:
+                blocks.append(f"- ... and {rest} more problem{'s' if rest != 1 else ''} of rule '{_clip(problem.rule)}'")
+        return blocks
 
     def __str__(self) -> str:
         return self.text()

@@ -100,7 +100,7 @@ def _message(exc: BaseException) -> str:
 
 
 def _validate(folder: Path) -> int:
-    from veiligverder.data import validate_cli
+    from veiligverder.analysability import validate_cli
     from veiligverder.pipeline import OutputError
 
     if not folder.exists():

@@ -571,10 +571,13 @@ def resolve_dataset(data_dir: str | Path | None, *, seed: int, generate: bool = 
             raise OutputError(f"--data {path}: no such dataset folder; give the folder that holds the table files")
         return path
     path = paths.SYNTHETIC_DATA_DIR
-    if generate and not (path / "SYNTHETIC").exists():
-        from veiligverder.synthetic import write_synthetic
+    if generate:
+        from veiligverder.data import synthetic_proof
 
-        write_synthetic(path)
+        if not synthetic_proof(path)[0]:  # absent, or written by an older generator: write it anew
+            from veiligverder.synthetic import write_synthetic
+
+            write_synthetic(path)
     return path
 
 

@@ -49,7 +49,7 @@ def jupyter_book_force(built: Path, data: Path, work: Path) -> float:
     scratch = work / "out"
     # stage-2 chapters read stage-1 results; Jupyter Book runs pages in name order, so give them the
     # fragments of the clean build (the same work is still executed: every chapter runs in full)
-    shutil.copytree(built / pipeline.WORK / "fragments", scratch / pipeline.WORK / "fragments")
+    shutil.copytree(pipeline.published_fragments(built), scratch / pipeline.WORK / "fragments")
     base = {"data_dir": str(data), "out_dir": str(scratch), **Params().as_dict()}
     for chapter in pipeline.CHAPTERS:
         nb = jupytext.read(chapter.source)

@@ -32,6 +32,8 @@ def small_group_copy(twin: Path, out: Path, *, n_vv: int = 3, extreme: bool = Tr
     t = read_twin(Path(twin))
     fam, par, chi = t["families"], t["parents"], t["children"]
     vv_all = fam.loc[fam["group"] == "VV", "family_id"].tolist()
+    with_children = set(chi.loc[chi["wave"] == "T0", "family_id"])
+    vv_all.sort(key=lambda f: f not in with_children)  # families with children first: child outcomes too
     keep_vv = set(vv_all[:n_vv])
     drop = set(vv_all) - keep_vv
     fam = fam.loc[~fam["family_id"].isin(drop)].copy()

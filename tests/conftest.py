@@ -42,3 +42,23 @@ def synthetic_dataset(tmp_path_factory):
     from veiligverder.synthetic import write_synthetic
 
     return load_dataset(write_synthetic(tmp_path_factory.mktemp("twin") / "default"))
+
+
+@pytest.fixture(scope="session")
+def attack_build(tmp_path_factory, synthetic_dataset):
+    """One whole book built from a NON-synthetic copy of the twin whose VV group is cut to 3 families
+    (one extreme), with a unique marker in every id and in the free text of the study families, and
+    an empty ``SYNTHETIC`` file that must not switch disclosure control off. Shared by the privacy and
+    the disclosure attack tests. Returns (data folder, output folder, markers, input digest before)."""
+    import hashlib
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from attack_datasets import small_group_copy
+
+    tmp = tmp_path_factory.mktemp("attack")
+    data, markers = small_group_copy(Path(synthetic_dataset.meta.path), tmp / "vv3", n_vv=3)
+    (data / "SYNTHETIC").write_text("")
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(data.iterdir())}
+    out = tmp / "out"
+    run_cli("build", "--data", str(data), "--out", str(out))
+    return data, out, markers, before

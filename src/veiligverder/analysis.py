@@ -301,7 +301,9 @@ class Study:
     def analyse(self, outcome: str, *, follow_up_rule: str = "latest") -> OutcomeAnalysis:
         """:func:`analyse` through the disclosure gate (:func:`gate_outcome`); where the mixed ANOVA
         cannot be estimated, ``note`` says why in one sentence (:mod:`veiligverder.analysability`)."""
-        a = gate_outcome(analyse(self.measures, outcome, follow_up_rule=follow_up_rule), self.gate)
+        frame = design.OUTCOMES[outcome]["frame"]
+        a = gate_outcome(analyse(self.measures, outcome, follow_up_rule=follow_up_rule), self.gate,
+                         family_of(self.measures, frame))
         if not a.withheld and not np.isfinite(a.test["p_unc"]).all():
             a.note = self.not_estimable(outcome, follow_up_rule=follow_up_rule)
         return a
@@ -323,11 +325,13 @@ class Study:
 
     def analyse_help_grade(self) -> HelpGradeAnalysis:
         """:func:`analyse_help_grade` through the disclosure gate (:func:`gate_between`)."""
-        return gate_between(analyse_help_grade(self.measures), self.gate, "help_grade")
+        return gate_between(analyse_help_grade(self.measures), self.gate, "help_grade",
+                            family_of(self.measures, "parents"))
 
     def analyse_help_satisfaction(self) -> SatisfactionAnalysis:
         """:func:`analyse_help_satisfaction` through the disclosure gate (:func:`gate_between`)."""
-        return gate_between(analyse_help_satisfaction(self.measures), self.gate, "help_satisfaction")
+        return gate_between(analyse_help_satisfaction(self.measures), self.gate, "help_satisfaction",
+                            family_of(self.measures, "parents"))
 
     def matching_report(self, *, seed: int = 0) -> MatchingReport:
         """:func:`matching_report` through the gate: every balance figure compares the VV families
@@ -375,17 +379,38 @@ def _mean_cells(sample: pd.DataFrame, summary: pd.DataFrame, result_id, *, binar
         mask = np.ones(len(sample), dtype=bool)
         for k, v in keys.items():
             mask &= (sample[k] == v).to_numpy()
-        values = sample.loc[mask, "value"].dropna()
+        part = sample.loc[mask & sample["value"].notna().to_numpy()]
+        values = part["value"]
+        fam = part["family"] if "family" in part else pd.Series(np.nan, index=part.index)
         rid = result_id(r)
         if binary:
-            ones = int((values == 1).sum())
-            cells += [{"id": rid, "kind": "share", "n": ones, "total": len(values), "set": rid, "analysis": analysis_key},
-                      {"id": "", "kind": "share", "n": len(values) - ones, "total": len(values), "set": rid,
-                       "analysis": analysis_key}]
+            one = (values == 1).to_numpy()
+            cells += [{"id": rid, "kind": "share", "n": int(one.sum()), "total": len(values), "set": rid,
+                       "analysis": analysis_key, "families": fam[one].nunique() if fam.notna().any() else None},
+                      {"id": "", "kind": "share", "n": int((~one).sum()), "total": len(values), "set": rid,
+                       "analysis": analysis_key, "families": fam[~one].nunique() if fam.notna().any() else None}]
         else:
-            cells.append({"id": rid, "kind": "mean", "n": len(values),
-                          "dominated": dominated(values, threshold=threshold), "analysis": analysis_key})
+            cells.append({"id": rid, "kind": "mean", "n": len(values), "analysis": analysis_key,
+                          "dominated": dominated(values, threshold=threshold),
+                          "families": fam.nunique() if fam.notna().any() else None})
     return cells
+
+
+def family_of(measures, frame: str) -> pd.Series:
+    """Unit id -> family id for the units of one measures frame (families map to themselves): the
+    disclosure gate counts the families behind a cell of parents or children."""
+    unit = design.UNIT[frame]
+    table = getattr(measures, frame)
+    if "family_id" not in table or unit not in table:
+        return pd.Series(dtype=object)
+    if unit == "family_id":
+        ids = table["family_id"].drop_duplicates()
+        return pd.Series(ids.to_numpy(), index=ids.to_numpy())
+    return table[[unit, "family_id"]].drop_duplicates(unit).set_index(unit)["family_id"]
+
+
+def _with_families(sample: pd.DataFrame, families: pd.Series | None) -> pd.DataFrame:
+    return sample if families is None or families.empty else sample.assign(family=sample["unit_id"].map(families))
 
 
 def _withhold_rows(summary: pd.DataFrame, withheld: dict[str, str], result_id) -> None:
@@ -394,7 +419,7 @@ def _withhold_rows(summary: pd.DataFrame, withheld: dict[str, str], result_id) -
     summary.loc[rows.astype(bool), [c for c in ("mean", "ci_low", "ci_high", "sd") if c in summary.columns]] = np.nan
 
 
-def gate_outcome(a: OutcomeAnalysis, gate) -> OutcomeAnalysis:
+def gate_outcome(a: OutcomeAnalysis, gate, families: pd.Series | None = None) -> OutcomeAnalysis:
     """Pass one outcome analysis through the disclosure gate: group means (shares for 0/1 outcomes),
     n's and the ANOVA; withheld values become NaN in the summary and test and None in the results,
     and ``a.withheld`` names them with their rule."""
@@ -404,8 +429,12 @@ def gate_outcome(a: OutcomeAnalysis, gate) -> OutcomeAnalysis:
     o = a.outcome
     binary = design.OUTCOMES[o]["kind"] == "binary"
     rid = lambda r: f"{o}.mean.{r.group}.{r.time}"  # noqa: E731
-    cells = _mean_cells(a.sample, a.summary, rid, binary=binary, analysis_key=o, threshold=gate.threshold)
-    cells += [{"id": f"{o}.n.{g}", "kind": "count", "n": a.n(g), "analysis": o} for g in GROUPS]
+    sample = _with_families(a.sample, families)
+    cells = _mean_cells(sample, a.summary, rid, binary=binary, analysis_key=o, threshold=gate.threshold)
+    base = sample.loc[sample["time"] == "baseline"]
+    cells += [{"id": f"{o}.n.{g}", "kind": "count", "n": a.n(g), "analysis": o,
+               "families": base.loc[base["group"] == g, "family"].nunique() if "family" in base else None}
+              for g in GROUPS]
     cells += [{"id": f"{o}.anova.{s}.{k}", "kind": "stat", "analysis": o} for s in SOURCES for k in ("F", "p", "np2")]
     from veiligverder.report.disclosure import cells_frame
 
@@ -453,7 +482,7 @@ def gate_category(c: CategoryAnalysis, gate) -> CategoryAnalysis:
     return c
 
 
-def gate_between(h, gate, name: str):
+def gate_between(h, gate, name: str, families: pd.Series | None = None):
     """An outcome compared between the groups only (help grade, help satisfaction) through the gate:
     group means, n's, the satisfaction bands (one distribution per group) and the tests."""
     h.gate = gate
@@ -462,17 +491,24 @@ def gate_between(h, gate, name: str):
     from veiligverder.report.disclosure import cells_frame
 
     rid = lambda r: f"{name}.mean.{r.group}"  # noqa: E731
-    cells = _mean_cells(h.sample, h.summary, rid, binary=False, analysis_key=name, threshold=gate.threshold)
-    cells += [{"id": f"{name}.n.{r.group}", "kind": "count", "n": r.n, "analysis": name} for r in h.summary.itertuples()]
+    sample = _with_families(h.sample, families)
+    cells = _mean_cells(sample, h.summary, rid, binary=False, analysis_key=name, threshold=gate.threshold)
+    fam_n = (sample.dropna(subset=["value"]).groupby("group")["family"].nunique() if "family" in sample
+             else pd.Series(dtype=float))
+    cells += [{"id": f"{name}.n.{r.group}", "kind": "count", "n": r.n, "analysis": name,
+               "families": fam_n.get(r.group)} for r in h.summary.itertuples()]
     cells += [{"id": f"{name}.p", "kind": "stat", "analysis": name}]
     shares = getattr(h, "shares", None)
     if shares is not None:
         n = h.summary.set_index("group")["n"]
         band_n = shares.fillna(0).mul(n.reindex(shares.index), axis=0).round()
+        band_fam = (sample.groupby(["group", "band"])["family"].nunique() if "family" in sample and "band" in sample
+                    else pd.Series(dtype=float))
         for g in shares.index:
             for band in shares.columns:
                 cells.append({"id": f"{name}.share.{g}.{band.replace(' ', '_')}", "kind": "share",
-                              "n": band_n.loc[g, band], "total": n.get(g, 0), "set": g, "analysis": name})
+                              "n": band_n.loc[g, band], "total": n.get(g, 0), "set": g, "analysis": name,
+                              "families": band_fam.get((g, band))})
         cells.append({"id": f"{name}.band_p", "kind": "stat", "analysis": name})
     withheld = gate.withhold(cells_frame(cells))
     _withhold_rows(h.summary, withheld, rid)

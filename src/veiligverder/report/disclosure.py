@@ -11,7 +11,8 @@ Rules (threshold ``t``, default 5; Hundepool et al., *Statistical Disclosure Con
 2012, ch. 4 and 5, the threshold, group-disclosure and secondary-suppression rules):
 
 ``primary``
-    A count, share or mean resting on 1 to t-1 units is withheld. Zero cells rest on nobody.
+    A count, share or mean resting on 1 to t-1 units, or on the parents or children of 1 to t-1
+    families, is withheld. Zero cells rest on nobody.
 ``secondary``
     The shares of one distribution (one group at one wave) add up to 100 % and its n may be
     published: for each withheld share, complementary shares (the smallest non-empty ones) are
@@ -49,7 +50,7 @@ RULES = {
 WHY = ("Values marked {mark} are withheld to protect the families: they rest on fewer than {t} families, "
        "parents or children, or could be worked out from numbers published beside them (see the "
        "appendix *Disclosure control*).")
-CELL_COLUMNS = ("id", "kind", "n", "total", "set", "dominated", "analysis")
+CELL_COLUMNS = ("id", "kind", "n", "total", "set", "dominated", "analysis", "families")
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ def cells_frame(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(CELL_COLUMNS))
     frame["n"] = pd.to_numeric(frame["n"], errors="coerce")
     frame["total"] = pd.to_numeric(frame["total"], errors="coerce")
+    frame["families"] = pd.to_numeric(frame["families"], errors="coerce")
     frame["dominated"] = frame["dominated"].eq(True)
     frame["set"] = frame["set"].astype(object)
     frame["analysis"] = frame["analysis"].astype(object)
@@ -114,7 +116,9 @@ def withhold(cells: pd.DataFrame, *, threshold: int) -> dict[str, str]:
         - ``dominated``: for a mean, whether one value is shared by all or all but fewer than
           ``threshold`` of its units;
         - ``analysis``: the analysis a cell belongs to, or a list of them; a ``stat`` cell is
-          withheld when any non-stat cell of its analysis is.
+          withheld when any non-stat cell of its analysis is;
+        - ``families`` (optional): the number of distinct families behind the cell's units, for
+          cells of parents or children; the primary rule applies to it as to ``n``.
     threshold : int
         Smallest number of units a published number may rest on.
 
@@ -148,7 +152,10 @@ def withhold(cells: pd.DataFrame, *, threshold: int) -> dict[str, str]:
     if unknown:
         raise ValueError(f"withhold: cell kinds {unknown} are not one of {KINDS}")
     rule = pd.Series("", index=c.index, dtype=object)
-    small = (n >= 1) & (n < t)
+    fam = c["families"].to_numpy(float) if "families" in c else np.full(len(c), np.nan)
+    # a cell rests on its units and on the families they belong to: children or parents of fewer
+    # than t families are as revealing as fewer than t families
+    small = ((n >= 1) & (n < t)) | ((fam >= 1) & (fam < t))
     rule[(np.isin(kind, ("count", "share", "mean"))) & small] = "primary"
     rule[(kind == "mean") & c["dominated"].to_numpy(bool) & (rule == "")] = "group disclosure"
     # distributions: complementary cells for each primary one, group disclosure, small totals

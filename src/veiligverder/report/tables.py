@@ -41,9 +41,16 @@ def participants(dataset: Dataset, *, groups: tuple[str, ...] = STUDY_GROUPS) ->
     table.index.name = "group"
     # for the disclosure gate (Study.gate_table): each count is a cell resting on that many units
     ids = pd.DataFrame({c: [f"n.{g}.{c}" for g in table.index] for c in table.columns}, index=table.index)
+    # the families behind each count (parents and children of fewer than t families are withheld too)
+    fam = pd.DataFrame({
+        "families": table["families"],
+        "parents": par.groupby("group")["family_id"].nunique(),
+        "children": chi.groupby("group")["family_id"].nunique(),
+        "children_self_report": chi.loc[chi["self_report"] == 1].groupby("group")["family_id"].nunique(),
+    }).reindex(list(groups)).fillna(0)
     table.attrs["ids"] = ids
-    table.attrs["cells"] = [{"id": ids.loc[g, c], "kind": "count", "n": int(table.loc[g, c])}
-                            for g in table.index for c in table.columns]
+    table.attrs["cells"] = [{"id": ids.loc[g, c], "kind": "count", "n": int(table.loc[g, c]),
+                             "families": int(fam.loc[g, c])} for g in table.index for c in table.columns]
     return table
 
 
@@ -83,6 +90,7 @@ def background_parents(dataset: Dataset, *, groups: tuple[str, ...] = STUDY_GROU
     out = pd.DataFrame(
         {
             "parent_id": par["parent_id"],
+            "family_id": par["family_id"],
             "group": par["group"],
             "age_pct": age,
             "male_pct": par["sex"].map({"male": "yes", "female": "no"}),
@@ -156,6 +164,8 @@ def background_table(dataset: Dataset, *, groups: tuple[str, ...] = STUDY_GROUPS
     for var in [c for c in parents.columns if c.endswith("_pct")]:
         sub = parents[["group", var]].dropna()
         n_cat = pd.crosstab(sub[var], sub["group"]).reindex(columns=list(groups)).fillna(0)
+        fam_cat = (parents.loc[sub.index].groupby([var, "group"])["family_id"].nunique()
+                   .unstack("group").reindex(index=n_cat.index, columns=list(groups)).fillna(0))
         pct = n_cat.div(n_cat.sum(axis=0).where(lambda n: n > 0), axis=1).fillna(0) * 100
         test = _test_or_nan(lambda: stats.chi2_groups(sub, x="group", y=var))
         results[f"table3.{var}.p"] = float(test["p_unc"])
@@ -170,7 +180,8 @@ def background_table(dataset: Dataset, *, groups: tuple[str, ...] = STUDY_GROUPS
             for cat in n_cat.index:
                 shown = cat in cats
                 cells.append({"id": rid(cat, g) if shown else "", "kind": "share", "n": float(n_cat.loc[cat, g]),
-                              "total": total, "set": f"table3.{var}.{g}", "analysis": f"table3.{var}"})
+                              "total": total, "set": f"table3.{var}.{g}", "analysis": f"table3.{var}",
+                              "families": float(fam_cat.loc[cat, g])})
             if binary and "yes" not in n_cat.index:
                 cells.append({"id": rid("yes", g), "kind": "share", "n": 0.0, "total": total,
                               "set": f"table3.{var}.{g}", "analysis": f"table3.{var}"})
@@ -196,13 +207,17 @@ def background_table(dataset: Dataset, *, groups: tuple[str, ...] = STUDY_GROUPS
         results[f"table3.child_girls_pct.{g}"] = float((part["sex"] == "girl").mean() * 100) if len(part) else float("nan")
         sexes = part["sex"].dropna()
         girls = float((sexes == "girl").sum())
+        fam_all = part.loc[part["age_years"].notna(), "family_id"].nunique()
+        is_girl = part["sex"] == "girl"
         cells += [
-            {"id": f"table3.child_mean_age.{g}", "kind": "mean", "n": len(ages),
+            {"id": f"table3.child_mean_age.{g}", "kind": "mean", "n": len(ages), "families": fam_all,
              "dominated": dominated(ages, threshold=disclosure_threshold), "analysis": "table3.child_mean_age"},
             {"id": f"table3.child_girls_pct.{g}", "kind": "share", "n": girls, "total": len(sexes),
-             "set": f"girls.{g}", "analysis": "table3.child_girls_pct"},
+             "set": f"girls.{g}", "analysis": "table3.child_girls_pct",
+             "families": part.loc[is_girl, "family_id"].nunique()},
             {"id": "", "kind": "share", "n": len(sexes) - girls, "total": len(sexes), "set": f"girls.{g}",
-             "analysis": "table3.child_girls_pct"},
+             "analysis": "table3.child_girls_pct",
+             "families": part.loc[part["sex"].notna() & ~is_girl, "family_id"].nunique()},
         ]
     age_test = _test_or_nan(lambda: stats.welch_ttest(chi.dropna(subset=["age_years"]), dv="age_years", between="group"))
     girls_test = _test_or_nan(lambda: stats.chi2_groups(chi.dropna(subset=["sex"]), x="group", y="sex"))

@@ -62,3 +62,30 @@ def attack_build(tmp_path_factory, synthetic_dataset):
     out = tmp / "out"
     run_cli("build", "--data", str(data), "--out", str(out))
     return data, out, markers, before
+
+
+def odd_dataset(folder: Path) -> Path:
+    """A small contract dataset (random answers, seed 3) whose VV group is one family without
+    children: valid, and as odd as real data can be (see ``other_build``)."""
+    import pandas as pd
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from datasets import write_contract_dataset
+
+    data = write_contract_dataset(folder, families={"VV": 1, "control": 6, "cohort": 6}, seed=3)
+    fam = pd.read_csv(data / "families.csv", dtype=str)
+    vv = set(fam.loc[fam["group"] == "VV", "family_id"])
+    kids = pd.read_csv(data / "children.csv", dtype=str, keep_default_na=False)
+    kids.loc[~kids["family_id"].isin(vv)].to_csv(data / "children.csv", index=False)
+    return data
+
+
+@pytest.fixture(scope="session")
+def other_build(tmp_path_factory) -> tuple[Path, Path]:
+    """Every chapter run (no HTML) on :func:`odd_dataset`, once per session: the build of another
+    dataset for the end-to-end, disclosure and interrupt tests. Returns (data folder, output folder)."""
+    tmp = tmp_path_factory.mktemp("other")
+    data = odd_dataset(tmp / "data")
+    out = tmp / "out"
+    run_cli("build", "--data", str(data), "--out", str(out), "--no-book")
+    return data, out

@@ -90,12 +90,8 @@ def test_every_contract_id_on_the_default_data(default_results):
     assert [i for i in ids if default_results[i] is None] == []
 
 
-def test_other_dataset_counts_follow_the_data(tmp_path):
-    from datasets import write_contract_dataset
-
-    data = write_contract_dataset(tmp_path / "other", seed=3)
-    out = tmp_path / "out"
-    run_cli("build", "--data", str(data), "--out", str(out), "--no-book")
+def test_other_dataset_counts_follow_the_data(other_build):
+    data, out = other_build  # a small random dataset, its VV group one family without children
     results = json.loads((out / "results.json").read_text())
     assert not (out / "html").exists()
     expected = counts_from_files(data)

@@ -302,10 +302,10 @@ class Study:
         """:func:`analyse` through the disclosure gate (:func:`gate_outcome`); where the mixed ANOVA
         cannot be estimated, ``note`` says why in one sentence (:mod:`veiligverder.analysability`)."""
         frame = design.OUTCOMES[outcome]["frame"]
-        a = gate_outcome(analyse(self.measures, outcome, follow_up_rule=follow_up_rule), self.gate,
-                         family_of(self.measures, frame))
-        if not a.withheld and not np.isfinite(a.test["p_unc"]).all():
-            a.note = self.not_estimable(outcome, follow_up_rule=follow_up_rule)
+        raw = analyse(self.measures, outcome, follow_up_rule=follow_up_rule)
+        note = "" if np.isfinite(raw.test["p_unc"]).all() else self.not_estimable(outcome, follow_up_rule=follow_up_rule)
+        a = gate_outcome(raw, self.gate, family_of(self.measures, frame))
+        a.note = note  # not estimable comes first: no test exists to withhold
         return a
 
     def not_estimable(self, outcome: str, *, follow_up_rule: str = "latest") -> str:

@@ -344,6 +344,8 @@ def output_lock(out: Path, dataset: Path | str) -> Iterator[None]:
                 f"--out {out} is in use by another build ({_read_lock_holder(fd)}); "
                 "wait for it to finish or choose another --out"
             ) from None
+        global _LOCK_FD
+        _LOCK_FD = fd  # forked workers close their copy (_worker_init): a killed build frees the lock at once
         info = {"pid": os.getpid(), "started": datetime.now().astimezone().isoformat(timespec="seconds"),
                 "dataset": str(dataset)}
         os.ftruncate(fd, 0)
@@ -353,7 +355,11 @@ def output_lock(out: Path, dataset: Path | str) -> Iterator[None]:
         finally:
             os.ftruncate(fd, 0)
     finally:
+        _LOCK_FD = None
         os.close(fd)  # releases the lock
+
+
+_LOCK_FD: int | None = None  # the open lock file of the running build, if any
 
 
 def _in_main_thread() -> bool:
@@ -396,6 +402,11 @@ def _signals_held() -> Iterator[None]:
 def _worker_init(log: str) -> None:
     """Pool workers leave interrupts to the main process, which kills them and their kernels; their
     output and their kernels' (start-up warnings) goes to ``log``, not to the user's terminal."""
+    if _LOCK_FD is not None:  # a forked copy of the lock's descriptor would keep the lock after the build dies
+        try:
+            os.close(_LOCK_FD)
+        except OSError:
+            pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)

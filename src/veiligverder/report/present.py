@@ -137,11 +137,13 @@ def describe(result: analysis.OutcomeAnalysis, what: str, *, unit: str = "", per
         f"to {m('control', 'follow_up')} (n = {n['control']})."
     ]
     t = result.test.set_index("source")
+    why = f" {result.gate.why}" if result.withheld else ""
+    if getattr(result, "note", ""):
+        return parts[0] + f" The mixed ANOVA is {result.note}." + why
     if result.withheld:
-        return parts[0] + " The tests are withheld. " + result.gate.why
+        return parts[0] + " The tests are withheld." + why
     if not math.isfinite(t.loc["time", "F"]):
-        note = getattr(result, "note", "") or "not estimable on this dataset: the sample is too small"
-        return parts[0] + f" The mixed ANOVA is {note}."
+        return parts[0] + " The mixed ANOVA is not estimable on this dataset: the sample is too small."
     time, group, inter = (t.loc[k] for k in ("time", "group", "interaction"))
     if analysis.is_difference(time.p_unc, time.np2, "time"):
         direction = "fell" if (s["VV", "follow_up"] + s["control", "follow_up"]) < (

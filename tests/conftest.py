@@ -1,25 +1,90 @@
-"""Shared fixtures: one default build of the whole book per test session."""
+"""Shared fixtures (one default build of the whole book per test session) and the ``book`` marker.
+
+Layout: ``unit/`` (the package piece by piece), ``oracle/`` (statistics against R, statsmodels,
+pingouin and published values), ``book/`` (builds of the book and what readers see), ``support/``
+(datasets, build helpers, the headless browser). Every test that builds the book, or needs a
+build, carries the ``book`` marker, so ``pytest -m "not book"`` (``make test-fast``) is the quick set.
+"""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from veiligverder import paths
+from support.builds import OTHER_BUILD_KEYS, OTHER_BUILD_RULE, licensed_keys, odd_dataset, run_cli
 
-CLI = [sys.executable, "-m", "veiligverder.cli"]
+#: Fixtures that build the book (or run every chapter); a test using one is a ``book`` test.
+BUILD_FIXTURES = {"default_build", "default_results", "attack_build", "other_build"}
+BOOK_DIR = Path(__file__).parent / "book"
 
 
-def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run the ``veiligverder`` command as a user would, capturing its output."""
-    proc = subprocess.run([*CLI, *args], capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"veiligverder {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    return proc
+#: The build each ``book`` test shares, in the order a test that uses several is grouped by: under
+#: ``pytest -n 2 --dist loadgroup`` every test of one build runs in the same worker, so that each
+#: session build is made once (session fixtures are per worker).
+BUILD_GROUPS = (("default", {"default_build", "default_results"}), ("attack", {"attack_build"}),
+                ("other", {"other_build"}))
+#: Modules whose tests reach a build at run time (``request.getfixturevalue``), not by argument.
+MODULE_GROUPS = {"test_browser.py": "default"}
+#: Where the workers leave the groups of the tests they collected, for the controller's scheduler.
+GROUPS_ENV = "VV_TEST_GROUPS"
+
+
+def build_group(fixturenames, module: str = "") -> str | None:
+    """The group of a test using these fixtures (in this module): the first build it uses, or None."""
+    uses = set(fixturenames)
+    return next((name for name, fixtures in BUILD_GROUPS if uses & fixtures), MODULE_GROUPS.get(module))
+
+
+def pytest_configure(config):
+    """On the controller of ``--dist loadgroup``: a file for the workers to name each test's group.
+
+    pytest-xdist's own ``xdist_group`` marks do not work with pytest 9 (xdist 3.8 renames the
+    collected items' ``_nodeid``, which pytest 9 no longer reads), so the groups travel by file and
+    :func:`pytest_xdist_make_scheduler` schedules by them."""
+    if not hasattr(config, "workerinput") and config.getoption("dist", "no") == "loadgroup":
+        os.environ[GROUPS_ENV] = str(Path(tempfile.mkdtemp(prefix="vv-test-groups-")) / "groups.json")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark as ``book`` every test under tests/book/, every e2e or browser test and every test that
+    uses a build fixture, wherever it lives; on an xdist worker, write each test's build group."""
+    groups = {}
+    for item in items:
+        path = Path(str(item.fspath))
+        uses = set(getattr(item, "fixturenames", ()))
+        if (BOOK_DIR in path.parents or uses & BUILD_FIXTURES
+                or item.get_closest_marker("e2e") or item.get_closest_marker("browser")):
+            item.add_marker(pytest.mark.book)
+        group = build_group(uses, path.name)
+        if group is not None:
+            groups[item.nodeid] = group
+    target = os.environ.get(GROUPS_ENV)
+    if target and hasattr(config, "workerinput"):  # every worker collects the same tests: last write wins
+        tmp = Path(f"{target}.{os.getpid()}")
+        tmp.write_text(json.dumps(groups))
+        os.replace(tmp, target)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup``: whole groups (a build and every test that reads it) to one worker, the
+    other tests one by one (xdist's scope scheduling with the groups written by the workers)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BuildGroups(LoadScopeScheduling):
+        _groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self._groups is None:
+                self._groups = json.loads(Path(os.environ[GROUPS_ENV]).read_text())
+            return self._groups.get(nodeid, nodeid)
+
+    return BuildGroups(config, log)
 
 
 @pytest.fixture(scope="session")
@@ -52,8 +117,7 @@ def attack_build(tmp_path_factory, synthetic_dataset):
     the disclosure attack tests. Returns (data folder, output folder, markers, input digest before)."""
     import hashlib
 
-    sys.path.insert(0, str(Path(__file__).parent))
-    from attack_datasets import small_group_copy
+    from support.attack_datasets import small_group_copy
 
     tmp = tmp_path_factory.mktemp("attack")
     data, markers = small_group_copy(Path(synthetic_dataset.meta.path), tmp / "vv3", n_vv=3)
@@ -64,28 +128,22 @@ def attack_build(tmp_path_factory, synthetic_dataset):
     return data, out, markers, before
 
 
-def odd_dataset(folder: Path) -> Path:
-    """A small contract dataset (random answers, seed 3) whose VV group is one family without
-    children: valid, and as odd as real data can be (see ``other_build``)."""
-    import pandas as pd
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from datasets import write_contract_dataset
-
-    data = write_contract_dataset(folder, families={"VV": 1, "control": 6, "cohort": 6}, seed=3)
-    fam = pd.read_csv(data / "families.csv", dtype=str)
-    vv = set(fam.loc[fam["group"] == "VV", "family_id"])
-    kids = pd.read_csv(data / "children.csv", dtype=str, keep_default_na=False)
-    kids.loc[~kids["family_id"].isin(vv)].to_csv(data / "children.csv", index=False)
-    return data
-
-
 @pytest.fixture(scope="session")
 def other_build(tmp_path_factory) -> tuple[Path, Path]:
     """Every chapter run (no HTML) on :func:`odd_dataset`, once per session: the build of another
-    dataset for the end-to-end, disclosure and interrupt tests. Returns (data folder, output folder)."""
+    dataset for the end-to-end, disclosure, interrupt and parameter tests. It runs with a parameters
+    file (``--params``) setting ``follow_up_rule: T1`` and ``keys_dir`` to a licensed-marked copy of
+    the illustrative keys (:func:`licensed_keys`), so that one build proves both reach the chapters.
+    Returns (data folder, output folder); the parameters file is ``<output folder>/../params.yml``."""
+    import yaml
+
     tmp = tmp_path_factory.mktemp("other")
     data = odd_dataset(tmp / "data")
+    keys = licensed_keys(tmp / OTHER_BUILD_KEYS)
+    params = tmp / "params.yml"
+    # few power replications: the power chapter runs on this odd dataset as on any other, only quicker
+    params.write_text(yaml.safe_dump({"follow_up_rule": OTHER_BUILD_RULE, "keys_dir": str(keys),
+                                      "power_replications": 10}))
     out = tmp / "out"
-    run_cli("build", "--data", str(data), "--out", str(out), "--no-book")
+    run_cli("build", "--data", str(data), "--out", str(out), "--no-book", "--params", str(params))
     return data, out

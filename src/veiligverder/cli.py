@@ -1,9 +1,11 @@
-"""The ``veiligverder`` command: build the book, write the synthetic twin, validate a dataset.
+"""The ``veiligverder`` command: build the book, write the synthetic twin, validate a dataset, build
+several sites' datasets and compare them.
 
 Exit codes: 0 done; 1 a chapter or the book failed (``BuildError``), an invalid dataset for
-``validate``, or an internal error; 2 a user error (a path, a parameter, the mapping, the data, an
-output folder in use), reported as one message naming the file or key and the fix; 130 interrupted
-(SIGINT or SIGTERM). ``--debug`` adds the traceback to any error.
+``validate``, a site's build failed in ``sites``, or an internal error; 2 a user error (a path, a
+parameter, the mapping, the data, an output folder in use, a Dask scheduler that cannot be reached),
+reported as one message naming the file or key and the fix; 130 interrupted (SIGINT or SIGTERM).
+``--debug`` adds the traceback to any error.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import traceback
 from pathlib import Path
 
 from veiligverder import __version__
+from veiligverder.vocab import DEFAULT_SEED
 
 DESCRIPTION = """\
 Veilig Verder compendium: runs every chapter of the evaluation report on a dataset and builds
@@ -42,15 +45,38 @@ def _parser() -> argparse.ArgumentParser:
                    help="output folder for notebooks/, results.json and html/ (default: _build/ at the project root)")
     b.add_argument("--params", metavar="FILE", type=Path, default=None,
                    help="YAML file of build parameters: follow_up_rule (latest|T1|T2), seed, keys_dir, "
-                   "cumulation_threshold, rematch, disclosure_threshold, power_replications")
+                   "cumulation_threshold, rematch, disclosure_threshold, power_replications, scheduler")
     b.add_argument("--no-book", action="store_true", help="stop after the notebooks and results.json; no HTML")
     b.add_argument("--jobs", metavar="N", type=count, default=None,
                    help="chapters executed in parallel (default: the number of available cores)")
+    b.add_argument("--scheduler", metavar="ADDR", default=None,
+                   help="address of a Dask scheduler (tcp://host:port): the power simulations run on its "
+                   "workers, with the same results (sets the parameter scheduler); default: local processes")
+
+    m = sub.add_parser("sites", parents=[debug],
+                       help="build several datasets (one per site or region) and compare them",
+                       description="Build each dataset folder (one per site or region) with `build --no-book` into "
+                       "OUT/<folder name>/, then write OUT/comparison.csv and OUT/comparison.md: one row per compared "
+                       "result (Tabel 2 counts, outcome means per group and wave, group x time tests), one column "
+                       "per site. Numbers a site's disclosure control withheld stay withheld. A failed site is "
+                       "reported in the table and the exit code (1); the other sites still run.")
+    m.add_argument("--data", metavar="DIR", type=Path, nargs="+", required=True,
+                   help="one contract dataset folder per site; the folder's name names the site")
+    m.add_argument("--out", metavar="DIR", type=Path, required=True,
+                   help="output folder: one build folder per site, <site>.log, comparison.csv and comparison.md")
+    m.add_argument("--params", metavar="FILE", type=Path, default=None,
+                   help="YAML file of build parameters for every site (see build --params)")
+    m.add_argument("--scheduler", metavar="ADDR", default=None,
+                   help="address of a Dask scheduler (tcp://host:port): the builds run on its workers, which "
+                   "must see the same filesystem at the same paths; default: local processes")
+    m.add_argument("--jobs", metavar="N", type=count, default=None,
+                   help="without --scheduler: sites built at the same time, sharing the cores (default 1); "
+                   "with --scheduler one build runs per worker thread")
 
     s = sub.add_parser("synth", parents=[debug], help="write the synthetic twin dataset",
                        description="Write the calibrated synthetic twin as a contract dataset folder.")
     s.add_argument("--out", metavar="DIR", type=Path, required=True, help="folder to write (replaced whole)")
-    s.add_argument("--seed", metavar="N", type=int, default=20201231, help="random seed (same seed, same bytes)")
+    s.add_argument("--seed", metavar="N", type=int, default=DEFAULT_SEED, help=f"random seed of the twin (default {DEFAULT_SEED}; same seed, same bytes)")
 
     v = sub.add_parser("validate", parents=[debug], help="check a dataset folder against the data contract",
                        description="Load a dataset folder, print every problem found (file, column, rule, rows) "
@@ -68,9 +94,10 @@ def count(text: str) -> int:
 
 USER_ERRORS = (  # module, class: something the user has to fix (exit code 2)
     ("veiligverder.params", "ParameterError"),
-    ("veiligverder.data.report", "DataValidationError"),
+    ("veiligverder.data.problems", "DataValidationError"),
     ("veiligverder.pipeline", "OutputError"),
     ("veiligverder.synthetic.writer", "SyntheticWriteError"),
+    ("veiligverder.stats.scaleout", "SchedulerError"),
 )
 
 
@@ -100,7 +127,7 @@ def _message(exc: BaseException) -> str:
 
 
 def _validate(folder: Path) -> int:
-    from veiligverder.analysability import validate_cli
+    from veiligverder.analysis.analysability import validate_cli
     from veiligverder.pipeline import OutputError
 
     if not folder.exists():
@@ -131,7 +158,11 @@ def _synth(out: Path, seed: int) -> int:
 def _build(args: argparse.Namespace) -> int:
     from veiligverder.params import load_params
 
-    params = load_params(args.params)  # before the heavier imports: parameter errors come at once
+    params = load_params(args.params, scheduler=args.scheduler)  # before the heavier imports: errors come at once
+    if params.scheduler is not None:  # an unreachable scheduler fails now, not in the power chapter
+        from veiligverder.stats.scaleout import check_scheduler
+
+        print(f"scheduler: {params.scheduler} ({check_scheduler(params.scheduler)})")
     from veiligverder.pipeline import build
 
     result = build(data_dir=args.data, out_dir=args.out, params=params, book=not args.no_book, jobs=args.jobs)
@@ -139,6 +170,26 @@ def _build(args: argparse.Namespace) -> int:
     if result.html_index:
         print(f"book:    {result.html_index}")
     return 0
+
+
+def _sites(args: argparse.Namespace) -> int:
+    from veiligverder.params import load_params
+
+    if args.params is not None:
+        load_params(args.params)  # parameter errors come at once, before any build
+    if args.scheduler is not None:
+        from veiligverder.stats.scaleout import check_address
+
+        check_address(args.scheduler)
+    from veiligverder.pipeline.sites import run_sites
+
+    result = run_sites(args.data, args.out, params_file=args.params, scheduler=args.scheduler, jobs=args.jobs)
+    print(f"comparison: {result.csv}")
+    print(f"            {result.markdown}")
+    for site in result.failed:
+        print(f"veiligverder sites: {site.name} failed (exit {site.returncode}): {site.error} (log: {site.log})",
+              file=sys.stderr)
+    return 1 if result.failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
             return _validate(args.dir)
         if args.command == "synth":
             return _synth(args.out, args.seed)
+        if args.command == "sites":
+            return _sites(args)
         return _build(args)
     except KeyboardInterrupt as exc:  # BuildInterrupted says which build OUT holds
         from veiligverder.pipeline import stop_children
@@ -158,6 +211,12 @@ def main(argv: list[str] | None = None) -> int:
         detail = str(exc) if str(exc) else "interrupted"
         print(f"{name}: {detail}", file=sys.stderr)
         if argv is None:  # the command itself: everything is cleaned up, skip the interpreter's slow teardown
+            from multiprocessing import util as mp_util
+
+            # but release the worker pool's named semaphores as an ordinary exit does (finalizers of
+            # priority >= 0; the queue threads' joins, below 0, are skipped): else multiprocessing's
+            # resource tracker does it and prints a warning about 'leaked semaphore objects'
+            mp_util._run_finalizers(0)
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(130)

@@ -94,6 +94,7 @@ import numpy as np
 import pandas as pd
 
 from veiligverder.instruments import keys_in_force, score_table
+from veiligverder.vocab import CATEGORIES
 
 RISK_FACTORS = ("ace4", "low_income", "unemployment", "risky_drinking_own", "risky_drinking_partner",
                 "low_education", "single_parent")
@@ -102,7 +103,6 @@ CHILD_MILD_CUTS = (1.0, 3.0)      # none 0, mild 1-2, severe >= 3
 RISKY_DRINKS_PER_WEEK = 8.0       # risky = more than 8 drinks a week (applied in the AUDIT-C specs)
 WORK_HOURS_CUT = 12.0             # unemployment = fewer than 12 paid hours a week
 HELP_SATISFIED_CUT = 4.0
-CATEGORIES = ("none", "mild", "severe")
 TABLE4_FLAGS = {  # report_facts.yml table4_baseline_problems.families_pct -> families column
     "child_emotional_insecurity": "any_child_emotional_insecure",
     "child_insecure_attachment": "any_child_insecure_attachment",
@@ -278,7 +278,40 @@ def family_measures(parents: pd.DataFrame, children: pd.DataFrame, group: pd.Ser
 
 
 def _sorted(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
+    """``frame`` in ``key`` order with a 0..n-1 index. A frame already in that order is returned as
+    it is: sorting copies every column, which for an item table of a registry-sized dataset is the
+    largest allocation of the whole derivation (a loader's output is usually in key order)."""
+    if isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0 and frame.index.step == 1:
+        order = np.lexsort([frame[k].to_numpy() for k in reversed(key)])
+        if np.array_equal(order, np.arange(len(frame))):
+            return frame
     return frame.sort_values(key, kind="stable").reset_index(drop=True)
+
+
+def _key_order(frame: pd.DataFrame, key: list[str]) -> np.ndarray | None:
+    """Row positions that put ``frame`` in ``key`` order (a stable sort), or None when it is in that
+    order already with a 0..n-1 index (a loader's output usually is). Only the key columns are sorted."""
+    order = frame[key].reset_index(drop=True).sort_values(key, kind="stable").index.to_numpy()
+    index = frame.index
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1 \
+            and np.array_equal(order, np.arange(len(frame))):
+        return None
+    return order
+
+
+def _take(frame: pd.DataFrame, order: np.ndarray | None, columns: list[str] | None = None) -> pd.DataFrame:
+    """``frame`` (only ``columns``, when given) with its rows in ``order`` and a 0..n-1 index."""
+    part = frame if columns is None else frame[columns]
+    return part if order is None else part.take(order).reset_index(drop=True)
+
+
+def _not_items(frame: pd.DataFrame, table: str) -> list[str]:
+    """The columns of ``frame`` that are not questionnaire items (the measures read only those and
+    the scores)."""
+    from veiligverder.data.schema import column_specs, is_item
+
+    specs = column_specs(table)
+    return [c for c in frame.columns if not (c in specs and is_item(specs[c]))]
 
 
 def derive(dataset: Any, *, keys_dir: str | Path | None = None, cumulation_threshold: int = 5) -> Measures:
@@ -313,10 +346,14 @@ def derive(dataset: Any, *, keys_dir: str | Path | None = None, cumulation_thres
     _check(dataset.parents, "parents", ["parent_id", "wave"])
     _check(dataset.children, "children", ["child_id", "wave"])
     group = dataset.families.set_index("family_id")["group"]
-    parents = dataset.parents.sort_values(["parent_id", "wave"], kind="stable").reset_index(drop=True)
-    children = dataset.children.sort_values(["child_id", "wave"], kind="stable").reset_index(drop=True)
-    pscores = score_table(parents, "parents", keys_dir=keys_dir)
-    cscores = score_table(children, "children", keys_dir=keys_dir)
+    # scored in the order given, then the scores and the few non-item columns put in key order: every
+    # scoring rule is row-wise, and reordering the item table itself would copy the largest table
+    porder = _key_order(dataset.parents, ["parent_id", "wave"])
+    corder = _key_order(dataset.children, ["child_id", "wave"])
+    pscores = _take(score_table(dataset.parents, "parents", keys_dir=keys_dir), porder)
+    cscores = _take(score_table(dataset.children, "children", keys_dir=keys_dir), corder)
+    parents = _take(dataset.parents, porder, _not_items(dataset.parents, "parents"))
+    children = _take(dataset.children, corder, _not_items(dataset.children, "children"))
     pm = parent_measures(parents, pscores, group, cumulation_threshold=int(cumulation_threshold))
     cm = child_measures(children, cscores, group)
     fm = _sorted(family_measures(pm, cm, group), ["family_id", "wave"])

@@ -14,9 +14,10 @@ from typing import Any
 
 import yaml
 
-FOLLOW_UP_RULES = ("latest", "T1", "T2")
+from veiligverder.vocab import CUMULATION_THRESHOLD, DEFAULT_SEED, DISCLOSURE_THRESHOLD, FOLLOW_UP_RULES
 SEED_RANGE = (0, 2**32 - 1)  # what numpy's random generators accept
 MAX_YAML_NODES = 10_000  # values a YAML document may expand to through aliases (*name)
+SCHEDULER_SCHEMES = ("tcp://", "tls://")  # Dask scheduler addresses (veiligverder.stats.scaleout.SCHEMES)
 
 
 class ParameterError(ValueError):
@@ -109,26 +110,34 @@ class Params:
     follow_up_rule : {'latest', 'T1', 'T2'}
         Which wave is the follow-up (CONTRACT §3): T2 where a unit has it, else T1; or one wave only.
     seed : int
-        Seed for every random draw (matching ties, power simulations).
+        Seed of the analyses' random draws: the matching of controls and the power simulations.
+        The embedded synthetic twin is fixed data (always seed ``vocab.DEFAULT_SEED``; write
+        another with ``veiligverder synth --seed N``), and Fisher-Freeman-Halton's Monte Carlo p
+        values (only for very large tables) keep their own fixed seed.
     keys_dir : str or None
-        Folder with licensed scoring keys and norms; None = the shipped illustrative keys.
+        Folder with licensed scoring keys and norms; None = the shipped illustrative keys. A
+        relative path is taken from the folder the build is started in (the current directory).
     cumulation_threshold : int
         Number of the seven risk factors from which a parent counts as 'cumulative risk' (report: 5).
     rematch : bool
         Re-select controls by matching instead of using the dataset's own ``group`` labels.
     disclosure_threshold : int
-        On non-synthetic data, table cells based on fewer units than this are suppressed.
+        On non-synthetic data, numbers resting on fewer units (or families) than this are withheld.
     power_replications : int
         Simulated datasets per sample size in the power chapter.
+    scheduler : str or None
+        Address of a Dask scheduler (``tcp://host:port`` or ``tls://host:port``) on whose workers the
+        power simulations run; None (default) = local processes. Results are the same either way.
     """
 
     follow_up_rule: str = "latest"
-    seed: int = 20201231
+    seed: int = DEFAULT_SEED
     keys_dir: str | None = None
-    cumulation_threshold: int = 5
+    cumulation_threshold: int = CUMULATION_THRESHOLD
     rematch: bool = False
-    disclosure_threshold: int = 5
+    disclosure_threshold: int = DISCLOSURE_THRESHOLD
     power_replications: int = 400
+    scheduler: str | None = None
 
     def __post_init__(self) -> None:
         """Check the type of every field first, then its range; the message names the field and the fix."""
@@ -144,6 +153,11 @@ class Params:
             raise ParameterError(f"rematch={self.rematch!r} must be true or false")
         if self.keys_dir is not None and (not isinstance(self.keys_dir, str | Path) or not str(self.keys_dir)):
             raise ParameterError(f"keys_dir={self.keys_dir!r} must be the path of a folder, as text")
+        if self.scheduler is not None and (not isinstance(self.scheduler, str)
+                                           or not self.scheduler.startswith(SCHEDULER_SCHEMES)
+                                           or not self.scheduler.split("://", 1)[1]):
+            raise ParameterError(f"scheduler={self.scheduler!r} must be the address of a Dask scheduler, "
+                                 "tcp://HOST:PORT or tls://HOST:PORT (or left out: local processes)")
         low, high = SEED_RANGE
         if not low <= self.seed <= high:
             raise ParameterError(f"seed={self.seed} must lie in {low}..{high}")

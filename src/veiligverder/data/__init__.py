@@ -7,9 +7,10 @@ from veiligverder.data.loader import (
     load_dataset,
     synthetic_proof,
     validate,
+    validate_and_load,
     validate_cli,
 )
-from veiligverder.data.report import DataValidationError, Problem, ValidationReport
+from veiligverder.data.problems import DataValidationError, Problem, ValidationReport
 
 __all__ = [
     "SYNTHETIC_GENERATOR",
@@ -22,5 +23,6 @@ __all__ = [
     "load_dataset",
     "synthetic_proof",
     "validate",
+    "validate_and_load",
     "validate_cli",
 ]

@@ -7,7 +7,7 @@ canonical text, so the three formats behave alike.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -27,7 +27,7 @@ def text_of(value: Any) -> str:
 
 def to_text(series: pd.Series) -> pd.Series:
     """Object series of canonical text (see :func:`text_of`), NaN for missing and empty cells."""
-    out = pd.Series(np.nan, index=series.index, dtype=object)
+    out = np.full(len(series), np.nan, dtype=object)  # assembled in numpy: called per column and batch
     present = series.notna().to_numpy()
     values = series[present]
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
@@ -39,34 +39,64 @@ def to_text(series: pd.Series) -> pd.Series:
     else:
         text = values.astype(object).map(text_of).to_numpy(dtype=object)
     out[present] = text
-    return out.mask(out == "")
+    out[out == ""] = np.nan
+    return pd.Series(out, index=series.index, dtype=object)
 
 
-def to_numbers(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Float64 frame and a boolean frame marking the cells that hold something that is not a number.
+def parse_numbers(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Float64 values of one column and the mask of its cells that hold something that is not a number.
 
-    Numeric columns pass as they are; other columns are parsed from their canonical text in one
-    go (a decimal comma, ``nan`` or ``seven`` is *not* a number).
+    Numeric columns pass as they are. Other columns are parsed from their canonical text: a cell is a
+    number when ``pd.to_numeric`` accepts it (a decimal comma, ``nan`` or ``seven`` is *not* a
+    number), and its value is Python's correctly rounded ``float`` of the text, the same value the
+    Arrow CSV reader gives, so every format and reading path yields the same number.
     """
-    numbers = pd.DataFrame(index=frame.index, columns=frame.columns, dtype="float64")
-    bad = pd.DataFrame(False, index=frame.index, columns=frame.columns)
-    stored = [c for c in frame if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
-    if stored:
-        numbers[stored] = frame[stored].to_numpy(dtype="float64", na_value=np.nan)
-    rest = [c for c in frame if c not in set(stored)]
-    if rest:
-        shape = (len(frame), len(rest))
-        text = to_text(pd.Series(frame[rest].to_numpy(dtype=object).ravel(), dtype=object))
-        parsed = pd.to_numeric(text, errors="coerce").astype("float64")
-        numbers[rest] = parsed.to_numpy().reshape(shape)
-        bad[rest] = (text.notna() & parsed.isna()).to_numpy().reshape(shape)
-    return numbers, bad
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        return series.to_numpy(dtype="float64", na_value=np.nan), np.zeros(len(series), dtype=bool)
+    text = to_text(series).to_numpy(dtype=object)
+    ok = pd.notna(pd.to_numeric(text, errors="coerce"))
+    values = np.full(len(series), np.nan)
+    if ok.any():
+        good = text[ok]
+        try:
+            values[ok] = good.astype("float64")
+        except ValueError:  # a spelling pandas accepts and float() does not: pandas' value
+            values[ok] = pd.to_numeric(pd.Series(good, dtype=object)).to_numpy(dtype="float64")
+    return values, pd.notna(text) & ~ok
 
 
 def to_number(series: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """:func:`to_numbers` for one series: float64 values and the mask of cells that are not numbers."""
-    numbers, bad = to_numbers(series.to_frame())
-    return numbers.iloc[:, 0], bad.iloc[:, 0]
+    """:func:`parse_numbers` as two series: float64 values and the mask of cells that are not numbers."""
+    values, bad = parse_numbers(series)
+    return pd.Series(values, index=series.index), pd.Series(bad, index=series.index)
+
+
+def per_value(series: pd.Series, convert: Callable[[pd.Series], tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    """``convert`` (an element-wise conversion returning arrays aligned with its input) applied once
+    per distinct value of a text or categorical column, then spread over the rows.
+
+    Millions of rows hold a few hundred distinct codes or a few thousand ids: converting those and
+    indexing the results is fast and keeps one shared object per distinct text, instead of one per
+    cell. Other dtypes are converted whole. Values that compare equal (``1``, ``1.0``, ``True``)
+    share one conversion; their canonical text (:func:`text_of`) is the same, so the result is too.
+    """
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy()
+        uniques = pd.Series(series.cat.categories.to_numpy(dtype=object), dtype=object)
+    elif series.dtype == object:
+        codes, found = pd.factorize(series, use_na_sentinel=True)
+        uniques = pd.Series(found, dtype=object)
+    else:
+        return convert(series)
+    return spread(codes, uniques, convert)
+
+
+def spread(codes: np.ndarray, uniques: pd.Series, convert: Callable[[pd.Series], tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    """Convert the distinct values ``uniques`` and index the results by ``codes``; a missing cell's
+    code is -1 or ``len(uniques)``, both the slot after the distinct values. One call of ``convert``
+    (element-wise) converts the distinct values and, last, a missing cell (NaN)."""
+    both = pd.Series([*uniques.to_numpy(dtype=object), np.nan], dtype=object)
+    return tuple(np.asarray(d)[codes] for d in convert(both))
 
 
 def matches(series: pd.Series, codes: Iterable[Any]) -> pd.Series:

@@ -41,8 +41,9 @@ class Dataset:
     """The three contract tables, one row per respondent per wave, plus meta.
 
     Column dtypes after loading: string ids as ``object`` (str), category columns as ``object`` (str)
-    holding the codebook's values, every integer/number column and every item column as ``float64``
-    with NaN for missing.
+    holding the codebook's values, item columns as ``float32`` (answer codes are exact in it, at half
+    the memory; the scoring engine computes in float32 anyway), every other integer/number column
+    as ``float64``, all with NaN for missing (``veiligverder.data.schema.contract_dtypes``).
     """
 
     families: pd.DataFrame

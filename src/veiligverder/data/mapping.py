@@ -18,7 +18,7 @@ import yaml
 
 from veiligverder.contract import TABLES, item_columns, item_prefixes, table_spec
 from veiligverder.data.convert import lookup, matches
-from veiligverder.data.report import Problem
+from veiligverder.data.problems import Problem
 from veiligverder.data.schema import column_specs, is_text
 from veiligverder.params import load_yaml
 

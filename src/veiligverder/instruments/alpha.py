@@ -8,13 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from veiligverder.instruments.engine import (
-    OPS,
-    _item_matrix,
-    _values_inplace,
-    available_instruments,
-    load_spec,
-)
+from veiligverder.instruments.files import available_instruments
+from veiligverder.instruments.scoring import _item_matrix, _values_inplace
+from veiligverder.instruments.spec import OPS, load_spec
 
 ALPHA_COLUMNS = ["scale", "n", "items", "alpha"]
 

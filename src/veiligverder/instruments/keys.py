@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from veiligverder import paths
-from veiligverder.instruments.engine import SpecError, _read_yaml, available_instruments
+from veiligverder.instruments.files import SpecError, available_instruments, read_yaml
 
 ERR_KEY_MISSING = (
     "{path}: no key file for licensed instrument {name!r} in the key folder {folder}. Put {name}.yml "
@@ -57,7 +57,7 @@ def keys_folder(keys_dir: str | Path | None) -> Path:
 
 def key_path_for(name: str, keys_dir: str | Path | None) -> Path | None:
     """Path of the key file of a licensed instrument (``None`` for an unlicensed one)."""
-    spec = _read_yaml(paths.SPECS_DIR / f"{name}.yml")
+    spec = read_yaml(paths.SPECS_DIR / f"{name}.yml")
     if not spec.get("licensed"):
         return None
     return keys_folder(keys_dir) / f"{name}.yml"
@@ -67,7 +67,7 @@ def read_key(path: Path, name: str) -> dict[str, Any]:
     """Read and check one key file (fields, ``illustrative`` flag, ``why`` for illustrative keys)."""
     if not path.exists():
         raise SpecError(ERR_KEY_MISSING.format(path=path, name=name, folder=path.parent))
-    key = _read_yaml(path)
+    key = read_yaml(path)
     unknown = set(key) - _KEY_FIELDS
     if unknown:
         raise SpecError(ERR_KEY_FIELD.format(path=path, problem=f"unknown fields {sorted(unknown)}"))

@@ -11,7 +11,7 @@ import pandas as pd
 
 from veiligverder import paths
 
-PACKAGES = ("veiligverder", "numpy", "pandas", "scipy", "statsmodels", "pingouin", "pandera", "pyreadstat",
+PACKAGES = ("veiligverder", "numpy", "pandas", "scipy", "statsmodels", "pingouin", "pyarrow", "pyreadstat",
             "matplotlib", "seaborn", "papermill", "jupytext", "jupyter-book", "myst-nb", "sphinx")
 
 
@@ -43,3 +43,17 @@ def chapter_timings(out_dir: str | Path) -> pd.DataFrame:
     path = Path(out_dir) / ".work" / "timings.json"
     data = json.loads(path.read_text()) if path.exists() else {}
     return pd.DataFrame({"chapter": list(data), "seconds": list(data.values())})
+
+
+def build_facts(meta, params: dict) -> pd.DataFrame:
+    """The data and settings of a build, one row each: dataset folder (by name), synthetic or not,
+    content hash, files, git commit, then every parameter. A keys folder shows by its name only,
+    like the dataset: the book never shows a reader's local paths."""
+    shown = dict(params)
+    keys = shown.get("keys_dir")
+    shown["keys_dir"] = Path(str(keys)).name if keys else "illustrative keys (shipped)"
+    rows = [("dataset folder", meta.path.name), ("synthetic twin", "yes" if meta.synthetic else "no"),
+            ("content hash (SHA-256)", meta.content_hash[:16] + "…"),
+            ("files", ", ".join(meta.files.values())), ("git commit", git_commit())]
+    rows += [(f"parameter {k}", str(v)) for k, v in shown.items()]
+    return pd.DataFrame(rows, columns=["item", "value"]).set_index("item")

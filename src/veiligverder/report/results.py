@@ -69,14 +69,15 @@ class Registry:
 
     Parameters
     ----------
-    out_dir : path
-        The build's output folder (the notebooks' ``out_dir`` parameter).
+    out_dir : path or None
+        The build's output folder (the notebooks' ``out_dir`` parameter). None (a chapter run on
+        its own, outside a build): the results are collected but :meth:`save` writes nothing.
     chapter : str
         Name of the chapter notebook; one fragment per chapter.
     """
 
-    def __init__(self, out_dir: str | os.PathLike, chapter: str) -> None:
-        self.path = Path(out_dir) / FRAGMENTS / f"{chapter}.json"
+    def __init__(self, out_dir: str | os.PathLike | None, chapter: str) -> None:
+        self.path = None if out_dir is None else Path(out_dir) / FRAGMENTS / f"{chapter}.json"
         self.values: dict[str, Any] = {}
         self.suppressed: dict[str, str] = {}
 
@@ -105,13 +106,16 @@ class Registry:
             self.values[key] = None
             self.suppressed[key] = rule
 
-    def save(self) -> Path:
-        """Write the fragment (atomically) and return its path."""
+    def save(self) -> None:
+        """Write the fragment (atomically) to :attr:`path`; without an output folder (``out_dir``
+        None) write nothing. Returns None, so that the notebook cell calling it shows no output
+        (a returned path would be an output, and one nbval compares)."""
+        if self.path is None:
+            return
         payload: dict[str, Any] = dict(self.values)
         if self.suppressed:
             payload[SUPPRESSED] = dict(sorted(self.suppressed.items()))
         write_json_atomic(self.path, payload)
-        return self.path
 
 
 def load_fragments(out_dir: str | os.PathLike, chapters: Iterable[str] | None = None) -> dict[str, Any]:

@@ -6,7 +6,7 @@ Layers, each in its own module:
 2. latent traits: a violence trait per family (stratified normal scores, rank-linked to the
    parents' risk count), a distress trait per parent and per child correlated with it;
 3. what they score (:mod:`.violence`, :mod:`.outcomes`): incidents, grades, scale scores and
-   clinical states per unit and wave, calibrated to ``targets.yml`` with the choices of
+   clinical states per unit and wave, calibrated to ``reproduction/claims.yml`` with the choices of
    ``params.yml``;
 4. what they answered (:mod:`.answers`): item answers that the project's scoring turns back into
    those scores.
@@ -14,7 +14,7 @@ Layers, each in its own module:
 :func:`generate` returns the tables in contract form (codebook columns and order, rows sorted by
 key); :mod:`.writer` writes them.
 
-How the targets are met (``targets.yml``; checked by ``calibration_table``):
+How the targets are met (``reproduction/claims.yml``; checked by ``veiligverder.reproduction.calibration.calibration_table``):
 
 * Tabel 2 and 3 - explicit family types and exact quotas (largest-remainder counts of the printed
   shares) for the VV and control parents and children;
@@ -42,16 +42,18 @@ import pandas as pd
 import yaml
 from scipy import stats
 
-from veiligverder import contract
+from veiligverder import contract, vocab
+from veiligverder.contract import FastSafeLoader
+from veiligverder.contract.claims import Targets, load_targets
 from veiligverder.synthetic import answers as A
 from veiligverder.synthetic import structure as S
 from veiligverder.synthetic import violence as V
-from veiligverder.synthetic.core import (
-    WAVES, Streams, Targets, analysis_pairs, load_targets, mixed_anova_2x2, normal_scores, pick_exact, raw_bounds,
-)
+from veiligverder.synthetic.checks import analysis_pairs, mixed_anova_2x2
+from veiligverder.synthetic.sampling import Streams, normal_scores, pick_exact, raw_bounds
+from veiligverder.vocab import GROUPS, WAVES
 from veiligverder.synthetic.outcomes import binary_quota, enforce_cut, family_quota, follow_up_index, two_wave
 
-DEFAULT_SEED = 20201231
+DEFAULT_SEED = vocab.DEFAULT_SEED
 PARAMS_FILE = "params.yml"
 POP = {"VV": "VV", "control": "control", "cohort": "population"}
 
@@ -60,7 +62,7 @@ POP = {"VV": "VV", "control": "control", "cohort": "population"}
 def load_params() -> dict[str, Any]:
     """The model parameters of ``params.yml`` (cached; treat as read-only)."""
     with Path(__file__).with_name(PARAMS_FILE).open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=FastSafeLoader)  # noqa: S506 - a safe loader (libyaml's)
 
 
 def generate(seed: int = DEFAULT_SEED) -> dict[str, pd.DataFrame]:
@@ -69,7 +71,7 @@ def generate(seed: int = DEFAULT_SEED) -> dict[str, pd.DataFrame]:
     Parameters
     ----------
     seed : int
-        Seed of every random draw (named streams, :class:`core.Streams`); same seed, same tables.
+        Seed of every random draw (named streams, :class:`sampling.Streams`); same seed, same tables.
 
     Returns
     -------
@@ -257,7 +259,7 @@ def _until_ns(build: Any, smallest_p: Any, margin: float, *, tries: int = 50) ->
 
     Where the report says an outcome neither changed nor differed between the groups, the twin
     draws that outcome's random part again (a new named stream each time) until the smallest p of
-    its own checks (:func:`core.mixed_anova_2x2`, Welch) is at least ``margin`` - it conditions the
+    its own checks (:func:`checks.mixed_anova_2x2`, Welch) is at least ``margin`` - it conditions the
     synthetic sample on the reported finding. Gives the last draw after ``tries`` attempts.
     """
     for k in range(tries):
@@ -321,7 +323,7 @@ def _help_ns(h: dict, group: np.ndarray, parent: np.ndarray, w: np.ndarray) -> f
     ps = []
     for col in ("sat", "grade"):
         last = frame.dropna(subset=[col]).sort_values(["parent", "w"]).groupby("parent").tail(1)
-        a, b = (last.loc[last["group"] == g, col].to_numpy() for g in ("VV", "control"))
+        a, b = (last.loc[last["group"] == g, col].to_numpy() for g in GROUPS)
         ps.append(stats.ttest_ind(a, b, equal_var=False).pvalue if min(a.size, b.size) > 1 else 1.0)
     return float(np.nan_to_num(min(ps), nan=1.0))
 
@@ -405,7 +407,7 @@ def _clinical_lists(lw: A.ListWriter, clinical: tuple[str, ...], t_cut: float, s
 
     Scale z-scores (in norm SDs) are ``shift + general * latent + rest``; a clinical row gets its
     highest scale raised to just past the cut if none is past it, a non-clinical row has every
-    scale held just below (:func:`core.raw_bounds`). Validity scales get low scores.
+    scale held just below (:func:`sampling.raw_bounds`). Validity scales get low scores.
     """
     n = len(state)
     rows = np.isfinite(state)

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from veiligverder.synthetic.core import pick_exact, quota_counts, standardize
+from veiligverder.synthetic.sampling import pick_exact, quota_counts, standardize
 
 GROUP_NAMES = ("VV", "control", "cohort")
 

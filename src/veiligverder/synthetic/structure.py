@@ -15,12 +15,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from veiligverder.synthetic.core import WAVES, Streams, Targets, pick_exact, quota_assign, quota_counts
+from veiligverder.contract.claims import Targets
+from veiligverder.synthetic.sampling import Streams, pick_exact, quota_assign, quota_counts
+from veiligverder.vocab import GROUPS, WAVES
 
 MONTHS = {"T0": 0, "T1": 12, "T2": 18}           # report: T1 one year, T2 18 months after T0
 AGE_BANDS = {"<25": (19, 24), "25-34": (25, 34), "35-44": (35, 44), "45-54": (45, 54), ">55": (55, 60)}
 INCOME = {"<1500": "lt1500", "1500-3100": "1500_3100", ">3100": "gt3100"}
-GROUPS = ("VV", "control", "cohort")
+ALL_GROUPS = (*GROUPS, "cohort")  # the design groups and the rest of the cohort
 POPULATION = {"VV": "VV", "control": "control", "cohort": "population"}
 
 
@@ -28,7 +30,7 @@ def families_frame(streams: Streams, p: dict[str, Any]) -> pd.DataFrame:
     """One row per family: id, group, region, number of parents, children over 3, reported children."""
     rng = streams("families")
     rows = [(g, n_par, over3, n_rows)
-            for g in ("VV", "control") for count, n_par, over3, n_rows in p["composition"][g] for _ in range(count)]
+            for g in GROUPS for count, n_par, over3, n_rows in p["composition"][g] for _ in range(count)]
     co = p["cohort"]
     n = co["families"]
     n_par = 1 + (rng.random(n) < co["two_parent_share"])
@@ -53,7 +55,7 @@ def parents_frame(streams: Streams, fam: pd.DataFrame, p: dict[str, Any], t: Tar
     par["parent_id"] = par["family_id"] + "-P" + par["slot"].astype(str)
     # two-parent families: a mother and a father; single parents: mothers except a quota of fathers
     sex = np.where(par["slot"] == 2, "male", "female").astype(object)
-    for g in GROUPS:
+    for g in ALL_GROUPS:
         sel = (par["group"] == g).to_numpy()
         male = p["cohort"]["male_share"] * 100 if g == "cohort" else t.value(f"t3.male.{g}")
         n_male = quota_counts({"male": male, "female": 100 - male}, int(sel.sum()))["male"]
@@ -62,7 +64,7 @@ def parents_frame(streams: Streams, fam: pd.DataFrame, p: dict[str, Any], t: Tar
     par["sex"] = sex
     # age: band by quota, year within the band at random, plus a fraction of a year
     age = np.zeros(len(par))
-    for g in GROUPS:
+    for g in ALL_GROUPS:
         sel = (par["group"] == g).to_numpy()
         shares = p["cohort"]["age_pct"] if g == "cohort" else {b: t.value(f"t3.age.{b}.{g}") for b in AGE_BANDS}
         bands = quota_assign(shares, int(sel.sum()), rng)
@@ -95,7 +97,7 @@ def children_frame(streams: Streams, fam: pd.DataFrame, par: pd.DataFrame, p: di
     ages[three] = 3
     sex = np.where(rng.random(len(ch)) < 0.5, "girl", "boy").astype(object)
     self0 = np.zeros(len(ch), bool)
-    for g in ("VV", "control"):
+    for g in GROUPS:
         sel = (ch["group"] == g).to_numpy()
         girls = t.value(f"t3.girls.{g}")
         sex[sel] = quota_assign({"girl": girls, "boy": 100 - girls}, int(sel.sum()), rng)
@@ -136,7 +138,7 @@ def background(streams: Streams, fam: pd.DataFrame, par: pd.DataFrame, p: dict[s
     education = np.empty(len(par), dtype=object)
     upper_income = np.empty(len(par), dtype=object)
     cum_all = np.zeros(len(par), bool)
-    for g in GROUPS:
+    for g in ALL_GROUPS:
         sel = (par["group"] == g).to_numpy()
         n = int(sel.sum())
         pop = POPULATION[g]
@@ -200,7 +202,7 @@ def background(streams: Streams, fam: pd.DataFrame, par: pd.DataFrame, p: dict[s
     par["risk_own_drinks"] = cols["own"]
     par["risk_partner_drinks"] = cols["partner"]
     psych = np.zeros(len(par), bool)
-    for g in GROUPS:
+    for g in ALL_GROUPS:
         sel = (par["group"] == g).to_numpy()
         psych |= pick_exact(round(b["psych_problems_share"][g] * sel.sum()), sel.astype(float), rng)
     par["psych_problems"] = psych.astype(float)

@@ -17,7 +17,7 @@ Model (per family f, parent p, child c, wave w):
   children count 0); it persists more often where the partner violence persists, and its
   follow-up mean is a fixed fraction of the T0 mean (figure 4: no significant change).
 
-Family traits and follow-up ratios are stratified normal scores (:func:`core.normal_scores`), so
+Family traits and follow-up ratios are stratified normal scores (:func:`sampling.normal_scores`), so
 every sample has the same spread of levels. ``sigma0`` sets how much the families differ at T0 and
 so the size of the time effect; :func:`calibrate_spread` picks it by bisection so that the mixed
 ANOVA gives the reported partial eta squared (.24 for the family total, .19 for partner violence of
@@ -32,7 +32,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from veiligverder.synthetic.core import Targets, analysis_pairs, mixed_anova_2x2, pick_exact
+from veiligverder.contract.claims import Targets
+from veiligverder.synthetic.checks import analysis_pairs, mixed_anova_2x2
+from veiligverder.synthetic.sampling import pick_exact
+from veiligverder.vocab import GROUPS
 from veiligverder.synthetic.outcomes import follow_up_index
 
 POP = {"VV": "VV", "control": "control", "cohort": "population"}
@@ -107,7 +110,7 @@ def partner_violence(par: pd.DataFrame, fam: pd.DataFrame, z_f: pd.Series, desis
     group = par["group"].to_numpy()
     zf = par["family_id"].map(z_f).to_numpy()
     e_f = par["family_id"].map(pd.Series(draws["family_fu"], index=fam["family_id"])).to_numpy()
-    design = np.isin(group, ("VV", "control"))
+    design = np.isin(group, GROUPS)
     spread = np.where(design, sigma0, cfg["sigma0_cohort"])
     v0 = np.exp(spread * zf + cfg["tau"] * draws["parent"][:, 0])
     v0 = v0 + design * cfg["design_floor"] * np.exp(spread**2 / 2)          # a floor of the mean level

@@ -27,13 +27,13 @@ from veiligverder.data.readers import locate
 from veiligverder.synthetic.model import DEFAULT_SEED, generate
 
 MARKER = SYNTHETIC_MARKER
-MODEL_VERSION = 1       # raise when the generative model (model.py, params.yml, targets.yml) changes its output
+MODEL_VERSION = 2       # raise when the generative model (model.py, params.yml, reproduction/claims.yml) changes its output
 FLOAT_FORMAT = "%.15g"  # whole numbers without a decimal point; same value, same bytes
 MARKER_TEXT = """\
 This folder holds SYNTHETIC data: the calibrated synthetic twin of the Veilig Verder evaluation
 (34 VV, 65 control and 921 further cohort families, waves T0/T1/T2), written by
 `veiligverder synth` with seed {seed}. No real person is in it. Every answer was drawn from a
-generative model calibrated to the published report (targets: veiligverder/synthetic/targets.yml);
+generative model calibrated to the published report (targets: veiligverder/reproduction/claims.yml);
 the licensed questionnaires are scored with illustrative keys. Do not use it to draw conclusions
 about families or about Veilig Verder.
 """

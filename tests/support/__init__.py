@@ -1,0 +1,1 @@
+"""Test support: datasets, builds and the headless browser (not part of the package)."""

@@ -144,10 +144,12 @@ def test_nbval_and_same_inputs_same_results(default_build, default_results):
     notebooks = sorted(str(p) for p in (default_build / "notebooks").glob("*.ipynb"))
     # two workers, each running whole notebooks (nbval items are cells: --dist loadfile keeps them together)
     workers = ["-n", "2", "--dist", "loadfile"] if len(os.sched_getaffinity(0)) > 1 else []
+    tests = str(Path(__file__).resolve().parents[1])  # for the plugin below
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [tests, os.environ.get("PYTHONPATH")]))}
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval", "-q", "-p", "no:cacheprovider", *workers,
-         "--nbval-current-env", *notebooks],
-        capture_output=True, text=True, cwd=default_build,
+        [sys.executable, "-m", "pytest", "--nbval", "-q", "-p", "no:cacheprovider", "-p", "support.socket_kernels",
+         *workers, "--nbval-current-env", *notebooks],
+        capture_output=True, text=True, cwd=default_build, env=env,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     after = {p.name: json.loads(p.read_text()) for p in sorted(fragments.glob("*.json"))}

@@ -67,11 +67,11 @@ def run_in_kernels(notebooks: list[Path], cwd: Path, *, first: int = 1) -> dict[
     import threading
 
     import nbformat
-    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
     from veiligverder.pipeline.execute import _reset
+    from veiligverder.pipeline.kernels import SocketKernelManager
 
     todo: queue.Queue = queue.Queue()
     for nb in notebooks[first:]:
@@ -92,7 +92,7 @@ def run_in_kernels(notebooks: list[Path], cwd: Path, *, first: int = 1) -> dict[
         nbformat.write(nb, nb_path.with_suffix(".out.ipynb"))
 
     def worker(own: list[Path]) -> None:
-        km = KernelManager(kernel_name="python3")
+        km = SocketKernelManager(kernel_name="python3")
         km.start_kernel(cwd=str(cwd))
         try:
             for nb_path in own:

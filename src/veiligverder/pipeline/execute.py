@@ -63,9 +63,9 @@ def _kernel(cwd: str) -> Any:
         return _KERNEL
     from multiprocessing import util
 
-    from jupyter_client.manager import KernelManager
+    from veiligverder.pipeline.kernels import SocketKernelManager
 
-    _KERNEL = KernelManager(kernel_name=KERNEL)
+    _KERNEL = SocketKernelManager(kernel_name=KERNEL)  # Unix sockets: no race for TCP ports
     _KERNEL.start_kernel(cwd=cwd)
     util.Finalize(None, _shutdown_kernel, exitpriority=10)  # pool workers skip atexit; this runs
     return _KERNEL

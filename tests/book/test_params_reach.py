@@ -264,20 +264,26 @@ def test_seed_reaches_the_matching(twin, latest):
 
     # Study.matching_report draws with the study's seed: treated families take turns in the order
     # the seed draws, and on the twin they compete for the same candidates (ties of 'nearest free
-    # control'), so the order changes who is paired with whom -- with seeds 1 and 3 also which
-    # candidates are chosen at all
-    seeded = {s: pairs(dataclasses.replace(latest, seed=s).matching_report()) for s in (1, 3)}
+    # control'), so the order changes who is paired with whom, and with some seeds also which
+    # candidates are chosen at all (which seeds do depends on the twin: the first one found is used)
+    seeded = {s: pairs(dataclasses.replace(latest, seed=s).matching_report()) for s in range(1, 9)}
     assert seeded[1] == pairs(analysis.matching_report(latest.dataset, latest.measures, seed=1))
-    assert seeded[1] != seeded[3]
+    assert seeded[1] != seeded[2]
+
+    def chosen(s: int) -> set[str]:
+        return {c for _, c in seeded[s]}
+
+    other = next((s for s in seeded if chosen(s) != chosen(1)), None)
+    assert other is not None, "on the twin, seeds 1-8 all choose the same controls"
     # load_study passes its seed to the matching that relabels the groups (rematch)
     controls = {}
-    for s in (1, 3):
+    for s in (1, other):
         study = analysis.load_study(twin, rematch=True, seed=s)
         assert study.seed == s and study.rematched
         fam = study.dataset.families
         controls[s] = set(fam.loc[fam["group"] == "control", "family_id"])
-        assert controls[s] == {c for _, c in seeded[s]}
-    assert controls[1] != controls[3]
+        assert controls[s] == chosen(s)
+    assert controls[1] != controls[other]
 
 
 # --------------------------------------------------------------------------------------------

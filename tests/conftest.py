@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ import pytest
 from support.builds import OTHER_BUILD_KEYS, OTHER_BUILD_RULE, licensed_keys, odd_dataset, run_cli
 
 #: Fixtures that build the book (or run every chapter); a test using one is a ``book`` test.
-BUILD_FIXTURES = {"default_build", "default_results", "attack_build", "other_build"}
+BUILD_FIXTURES = {"default_build", "default_results", "attack_build", "other_build", "other_sites"}
 BOOK_DIR = Path(__file__).parent / "book"
 
 
@@ -26,7 +28,7 @@ BOOK_DIR = Path(__file__).parent / "book"
 #: ``pytest -n 2 --dist loadgroup`` every test of one build runs in the same worker, so that each
 #: session build is made once (session fixtures are per worker).
 BUILD_GROUPS = (("default", {"default_build", "default_results"}), ("attack", {"attack_build"}),
-                ("other", {"other_build"}))
+                ("other", {"other_build", "other_sites"}))
 #: Modules whose tests reach a build at run time (``request.getfixturevalue``), not by argument.
 MODULE_GROUPS = {"test_browser.py": "default"}
 #: Where the workers leave the groups of the tests they collected, for the controller's scheduler.
@@ -128,22 +130,48 @@ def attack_build(tmp_path_factory, synthetic_dataset):
     return data, out, markers, before
 
 
+@dataclass(frozen=True)
+class OtherSites:
+    """The ``veiligverder sites`` run behind :func:`other_build` (see there)."""
+
+    data: Path  # the odd dataset (site "odd")
+    broken: Path  # a site whose build fails at once (site "broken")
+    params: Path  # the parameters file both sites were built with
+    out: Path  # the sites' output folder: odd/, broken.log, comparison.csv and .md
+    proc: subprocess.CompletedProcess  # the command's exit code and output
+
+
 @pytest.fixture(scope="session")
-def other_build(tmp_path_factory) -> tuple[Path, Path]:
-    """Every chapter run (no HTML) on :func:`odd_dataset`, once per session: the build of another
-    dataset for the end-to-end, disclosure, interrupt and parameter tests. It runs with a parameters
-    file (``--params``) setting ``follow_up_rule: T1`` and ``keys_dir`` to a licensed-marked copy of
-    the illustrative keys (:func:`licensed_keys`), so that one build proves both reach the chapters.
-    Returns (data folder, output folder); the parameters file is ``<output folder>/../params.yml``."""
+def other_sites(tmp_path_factory) -> OtherSites:
+    """``veiligverder sites`` on :func:`odd_dataset` and an empty folder, with local dispatch (two
+    builds at a time), once per session. The odd site's build is :func:`other_build`; the sites test
+    runs the same on a Dask cluster and compares (one build of every chapter fewer than running the
+    local dispatch there). Both builds use a parameters file setting ``follow_up_rule: T1`` and
+    ``keys_dir`` to a licensed-marked copy of the illustrative keys (:func:`licensed_keys`), so that
+    one build proves both reach the chapters."""
     import yaml
 
     tmp = tmp_path_factory.mktemp("other")
-    data = odd_dataset(tmp / "data")
+    data = odd_dataset(tmp / "odd")
+    broken = tmp / "broken"  # no table files: its build fails at once with a validation report
+    broken.mkdir()
     keys = licensed_keys(tmp / OTHER_BUILD_KEYS)
     params = tmp / "params.yml"
     # few power replications: the power chapter runs on this odd dataset as on any other, only quicker
     params.write_text(yaml.safe_dump({"follow_up_rule": OTHER_BUILD_RULE, "keys_dir": str(keys),
                                       "power_replications": 10}))
-    out = tmp / "out"
-    run_cli("build", "--data", str(data), "--out", str(out), "--no-book", "--params", str(params))
-    return data, out
+    out = tmp / "sites"
+    proc = run_cli("sites", "--data", str(data), str(broken), "--out", str(out), "--jobs", "2",
+                   "--params", str(params), check=False)
+    return OtherSites(data, broken, params, out, proc)
+
+
+@pytest.fixture(scope="session")
+def other_build(other_sites) -> tuple[Path, Path]:
+    """Every chapter run (no HTML) on :func:`odd_dataset` (its site build in :func:`other_sites`):
+    the build of another dataset for the end-to-end, disclosure, interrupt and parameter tests,
+    with ``follow_up_rule: T1`` and a licensed keys folder. Returns (data folder, output folder)."""
+    odd = other_sites.out / "odd"
+    if not (odd / "results.json").exists():
+        raise AssertionError(f"the odd site's build failed:\n{other_sites.proc.stdout}\n{other_sites.proc.stderr}")
+    return other_sites.data, odd

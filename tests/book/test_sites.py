@@ -1,12 +1,15 @@
 """``veiligverder sites``: one build per site, dispatched locally or on a Dask cluster, then one table.
 
-One small contract dataset (a site) and one empty folder (a site whose build fails) are built
-twice (one real site keeps the test to two builds of every chapter; the table code is unit-tested
-with several sites in tests/unit/test_scaleout.py): with the default local dispatch (the command line, two builds at a time) and on a
-``distributed.LocalCluster`` of two worker processes (:func:`veiligverder.pipeline.sites.run_sites`
-with its scheduler address). The two comparison tables must be byte for byte the same, every
-value in them must be the site's own (its ``results.json``, withheld numbers withheld), the failed
-site must be reported with its error line while the others are built, and on the cluster the
+Two sites: the session's odd dataset (``other_sites`` in conftest: a small contract dataset whose VV
+group is one family, built with ``follow_up_rule: T1`` and a licensed keys folder) and one empty
+folder (a site whose build fails). The session runs them once with the default local dispatch (the
+command line, two builds at a time; that build of the odd site is ``other_build``, which the other
+book tests read); this test runs them again on a ``distributed.LocalCluster`` of two worker
+processes (:func:`veiligverder.pipeline.sites.run_sites` with its scheduler address). One real
+site keeps the test to two builds of every chapter; the table code is unit-tested with several
+sites in tests/unit/test_scaleout.py. The two comparison tables must be byte for byte the same,
+every value in them must be the site's own (its ``results.json``, withheld numbers withheld), the
+failed site must be reported with its error line while the other is built, and on the cluster the
 builds must have been started by the workers' processes.
 """
 
@@ -19,22 +22,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from support.builds import run_cli
-from support.datasets import write_contract_dataset
 from veiligverder.pipeline import sites
 
 pytestmark = pytest.mark.e2e
-
-#: Small, but large enough that some Tabel 2 counts are shown and others withheld (threshold 5).
-FAMILIES = {"VV": 6, "control": 6, "cohort": 4}
-
-
-@pytest.fixture(scope="module")
-def site_data(tmp_path_factory) -> list[Path]:
-    root = tmp_path_factory.mktemp("sites") / "data"
-    broken = root / "broken"  # no table files: its build fails at once with a validation report
-    broken.mkdir(parents=True)
-    return [write_contract_dataset(root / "delft", families=FAMILIES, seed=1), broken]
 
 
 def numbers(results: dict) -> dict:
@@ -46,14 +36,12 @@ def read_table(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, index_col="result", dtype=str, keep_default_na=False)
 
 
-def test_sites_on_a_local_cluster_equal_the_local_run(site_data, tmp_path):
+def test_sites_on_a_local_cluster_equal_the_local_run(other_sites, tmp_path):
     from distributed import Client, LocalCluster
 
-    local_out, cluster_out = tmp_path / "local", tmp_path / "cluster"
-    params = tmp_path / "params.yml"  # the same settings for both runs; few power replications keep them quick
-    params.write_text("power_replications: 10\n")
-    proc = run_cli("sites", "--data", *map(str, site_data), "--out", str(local_out), "--jobs", "2",
-                   "--params", str(params), check=False)
+    local_out, cluster_out = other_sites.out, tmp_path / "cluster"
+    site_data, params = [other_sites.data, other_sites.broken], other_sites.params
+    proc = other_sites.proc
     assert proc.returncode == 1, proc.stdout + proc.stderr  # one site failed
     assert "broken failed (exit 2)" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -72,8 +60,8 @@ def test_sites_on_a_local_cluster_equal_the_local_run(site_data, tmp_path):
     assert (local_out / "comparison.md").read_bytes() == (cluster_out / "comparison.md").read_bytes()
 
     table = read_table(cluster_out / "comparison.csv")
-    assert list(table.columns) == ["delft", "broken"]
-    assert table.loc["status", "delft"] == "ok"
+    assert list(table.columns) == ["odd", "broken"]
+    assert table.loc["status", "odd"] == "ok"
     assert table.loc["status", "broken"].startswith("failed (exit 2): veiligverder build: ")
     assert "problems found" in table.loc["status", "broken"]
     assert (table.drop(index=["status", "dataset"])["broken"] == "").all()
@@ -83,7 +71,7 @@ def test_sites_on_a_local_cluster_equal_the_local_run(site_data, tmp_path):
     counts = [key for key in table.index if key.startswith("n.")]
     assert {"n.VV.families", "n.control.families", "n.VV.parents", "n.control.parents"} <= set(counts)
     seen = {"shown": 0, "withheld": 0}
-    for name in ("delft",):
+    for name in ("odd",):
         results = json.loads((cluster_out / name / "results.json").read_text())
         suppressed = results["_meta"]["suppressed"]
         assert numbers(results) == numbers(json.loads((local_out / name / "results.json").read_text()))
@@ -98,6 +86,7 @@ def test_sites_on_a_local_cluster_equal_the_local_run(site_data, tmp_path):
             else:
                 assert cell == str(results[key]), (name, key, cell, results[key])
                 seen["shown"] += key in counts
-        assert table.loc["n.VV.families", name] == "6"
+        assert table.loc["n.control.families", name] == "6"
+        assert table.loc["n.VV.families", name] == "withheld"  # one family
     assert seen["shown"] and seen["withheld"], seen  # both kinds of Tabel 2 count were checked
 

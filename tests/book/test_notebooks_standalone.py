@@ -162,10 +162,12 @@ def test_a_chapter_runs_on_the_dataset_set_in_its_parameters_cell(tmp_path):
     assert run_summary.returncode != 0 and "set out_dir" in run_summary.stderr
     assert list(cwd.iterdir()) == []
     assert sorted(p.name for p in data.iterdir()) == files
-    # real data are not cached: no entry under the dataset's own key, and any entry that appeared is
-    # the twin's (``test_every_chapter_runs_as_it_is`` may be caching it in another worker meanwhile)
+    # real data are not cached: no entry under the dataset's own key, and every entry that appeared
+    # meanwhile is of proven synthetic data (other tests, in other workers, may be caching the twin
+    # or a copy of it with other settings at the same time)
     from veiligverder.analysis import store
     from veiligverder.analysis.study import resolve_data_dir
+    from veiligverder.data import load_dataset
     from veiligverder.vocab import CUMULATION_THRESHOLD, DEFAULT_SEED
 
     def default_key(data_dir):  # the key of a chapter's default load_study call
@@ -176,6 +178,13 @@ def test_a_chapter_runs_on_the_dataset_set_in_its_parameters_cell(tmp_path):
     assert own != twin
     cache_after = sorted(p.name for p in paths.STUDY_CACHE_DIR.iterdir()) if paths.STUDY_CACHE_DIR.exists() else []
     assert not any(name.startswith(own) for name in cache_after)
-    assert {name.split(".")[0] for name in set(cache_after) - set(cache_before)} <= {twin}
+    def meta(name: str) -> dict:  # an entry (its study.json) or a meta sidecar, whole once they exist
+        path = paths.STUDY_CACHE_DIR / name
+        return json.loads((path / "study.json").read_text())["meta"] if path.is_dir() else json.loads(path.read_text())
+
+    new = sorted(n for n in set(cache_after) - set(cache_before) if not n.startswith("."))  # not the temporary ones
+    odd_hash = load_dataset(data).meta.content_hash
+    metas = {name: meta(name) for name in new}
+    assert all(m["synthetic"] is True and m["content_hash"] != odd_hash for m in metas.values()), metas
     if before is not None:
         assert git_status() == before

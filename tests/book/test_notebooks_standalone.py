@@ -70,7 +70,7 @@ def run_in_kernels(notebooks: list[Path], cwd: Path, *, first: int = 1) -> dict[
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    from veiligverder.pipeline.execute import _reset
+    from veiligverder.pipeline.execute import _connect, _reset
     from veiligverder.pipeline.kernels import SocketKernelManager
 
     todo: queue.Queue = queue.Queue()
@@ -78,32 +78,34 @@ def run_in_kernels(notebooks: list[Path], cwd: Path, *, first: int = 1) -> dict[
         todo.put(nb)
     failed: dict[str, str] = {}
 
-    def run(nb_path: Path, km) -> None:
+    def run(nb_path: Path, km, kc) -> None:
         nb = nbformat.read(nb_path, as_version=4)
-        _reset(km)
+        _reset(km, kc)
         client = NotebookClient(nb, km=km, timeout=None, resources={"metadata": {"path": str(cwd)}})
+        client.kc = kc  # one client per kernel, as the pipeline's workers keep
         try:
             client.execute()
         except CellExecutionError as exc:
             failed[nb_path.stem] = f"{exc.ename}: {exc.evalue}"
-        finally:
-            if client.kc is not None:
-                client.kc.stop_channels()
         nbformat.write(nb, nb_path.with_suffix(".out.ipynb"))
 
     def worker(own: list[Path]) -> None:
         km = SocketKernelManager(kernel_name="python3")
         km.start_kernel(cwd=str(cwd))
+        kc = None
         try:
+            kc = _connect(km)
             for nb_path in own:
-                run(nb_path, km)
+                run(nb_path, km, kc)
             while True:
                 try:
                     nb_path = todo.get_nowait()
                 except queue.Empty:
                     return
-                run(nb_path, km)
+                run(nb_path, km, kc)
         finally:
+            if kc is not None:
+                kc.stop_channels()
             km.shutdown_kernel(now=True)
 
     threads = [threading.Thread(target=worker, args=(own,)) for own in (notebooks[:first], [])]

@@ -4,6 +4,7 @@ half-written that could pass for a result; the cache keys chapters on what they 
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 
@@ -64,6 +65,42 @@ def test_failed_chapter_is_named_and_leaves_nothing_half_written(notebooks, data
     assert not (out / ".work" / "fragments" / "bad.json").exists()  # its saved result does not survive
     assert not (out / "results.json").exists()  # no results file for a failed build
     assert list((out / ".work" / "executing").iterdir()) == []
+
+
+def test_a_chapter_that_kills_its_kernel_fails_alone_and_the_worker_goes_on(notebooks, data, tmp_path):
+    """One worker runs every chapter in one kernel through one client (pipeline.execute._client).
+    A chapter that kills the kernel is named; the worker's next chapters get a new kernel and a new
+    client, and share them (the same kernel process)."""
+    out = tmp_path / "out"
+    for name in ("one", "two"):
+        (notebooks / f"{name}.md").write_text(GOOD.replace('"good"', f'"{name}"').replace(
+            'r.add("good.answer", 42)', f'import os\nr.add("{name}.kernel_pid", os.getpid())'))
+    (notebooks / "crash.md").write_text(GOOD.replace('"good"', '"crash"').replace("good.answer", "crash.answer")
+                                        .replace("r.save()", "r.save()\nimport os\nos._exit(1)"))
+    # one worker; the longest estimate first: the crash, then one and two
+    chapters = (pipeline.Chapter("crash", seconds=9), pipeline.Chapter("one", seconds=2),
+                pipeline.Chapter("two", seconds=1))
+    # in a daemon thread, so that a build that hangs on the dead kernel fails the test, not CI
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            pipeline.build(data_dir=data, out_dir=out, book=False, chapters=chapters, jobs=1, log=lambda m: None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            raised.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=120)
+    assert not thread.is_alive(), "the build hangs after a chapter killed its kernel"
+    assert len(raised) == 1 and isinstance(raised[0], pipeline.BuildError), raised
+    assert "chapter 'crash': the kernel died" in str(raised[0])
+    assert "'one'" not in str(raised[0]) and "'two'" not in str(raised[0])
+    assert not (out / "notebooks" / "crash.ipynb").exists()
+    assert not (out / ".run" / ".work" / "fragments" / "crash.json").exists()  # saved before the crash, withdrawn
+    cached = out / ".cache"  # the chapters that ran are cached with their results
+    pids = [json.loads((cached / f"{n}.json").read_text())[f"{n}.kernel_pid"] for n in ("one", "two")]
+    assert pids[0] == pids[1]
 
 
 def test_an_earlier_success_is_withdrawn_when_the_chapter_later_fails(notebooks, data, tmp_path):

@@ -43,16 +43,66 @@ def write_if_changed(path: Path, data: bytes) -> bool:
 #: open figures, while the imported modules stay loaded (the point of keeping the kernel).
 RESET_CODE = "%reset -f\nimport gc as _gc, matplotlib.pyplot as _plt\n_plt.close('all')\n_gc.collect()\ndel _gc, _plt\n"
 _KERNEL: Any = None  # this worker process's kernel manager (one kernel per worker, for every chapter it runs)
+_CLIENT: Any = None  # and its client, connected and ready, used for every chapter as well
 
 
 def _shutdown_kernel() -> None:
     global _KERNEL
+    _drop_client()
     if _KERNEL is not None:
         try:
             _KERNEL.shutdown_kernel(now=True)
         except Exception:  # noqa: BLE001 - the worker is exiting; stop_children kills what is left
             pass
         _KERNEL = None
+
+
+def _drop_client() -> None:
+    global _CLIENT
+    if _CLIENT is not None:
+        try:
+            _CLIENT.stop_channels()
+        except Exception:  # noqa: BLE001 - a client of a dead kernel; nothing left to stop
+            pass
+        _CLIENT = None
+
+
+def _connect(km: Any) -> Any:
+    """A new client of ``km``'s kernel, connected and ready.
+
+    An asynchronous client (``AsyncKernelClient``), driven with jupyter_core's ``run_sync`` as
+    nbclient drives it: with the blocking client that ``km.client()`` makes, nbclient waits for a
+    cell's output in a blocking read that keeps its event loop from checking whether the kernel is
+    alive, and a chapter that kills its kernel (out of memory, say) would hang the build for ever.
+    """
+    from jupyter_client.asynchronous import AsyncKernelClient
+    from jupyter_core.utils import run_sync
+
+    kc = AsyncKernelClient(**km.get_connection_info(session=True), connection_file=km.connection_file, parent=km)
+    kc.start_channels()
+    try:
+        run_sync(kc.wait_for_ready)(timeout=120)
+    except BaseException:
+        kc.stop_channels()
+        raise
+    kc.allow_stdin = False
+    return kc
+
+
+def _client(km: Any) -> Any:
+    """This worker's client of ``km``'s kernel (:func:`_connect`), kept for the chapters that follow.
+
+    Connecting a client waits for the kernel's first reply on two channels (``wait_for_ready``;
+    about 0.2 s even when the kernel is idle), which nbclient did for every notebook and the reset
+    once more: some 0.4 s per chapter, in a build of about 20 s. Replies are matched to their
+    request by message id (jupyter_client and nbclient both do), so one client serves every
+    chapter; it is replaced when the kernel is.
+    """
+    global _CLIENT
+    if _CLIENT is None or _CLIENT.parent is not km:
+        _drop_client()
+        _CLIENT = _connect(km)
+    return _CLIENT
 
 
 def _kernel(cwd: str) -> Any:
@@ -71,15 +121,19 @@ def _kernel(cwd: str) -> Any:
     return _KERNEL
 
 
-def _reset(km: Any) -> None:
-    """Empty the kernel's namespace (:data:`RESET_CODE`) before the next chapter."""
-    kc = km.client()
-    kc.start_channels()
+def _reset(km: Any, kc: Any = None) -> None:
+    """Empty the kernel's namespace (:data:`RESET_CODE`) before the next chapter, through ``kc``
+    (a client from :func:`_connect`) or, without one, a client connected for this alone."""
+    from jupyter_core.utils import run_sync
+
+    own = kc is None
+    if own:
+        kc = _connect(km)
     try:
-        kc.wait_for_ready(timeout=120)
-        kc.execute_interactive(RESET_CODE, timeout=120, store_history=False, output_hook=lambda msg: None)
+        run_sync(kc.execute_interactive)(RESET_CODE, timeout=120, store_history=False, output_hook=lambda msg: None)
     finally:
-        kc.stop_channels()
+        if own:
+            kc.stop_channels()
 
 
 def _parameterised(source: str, parameters: dict[str, Any]) -> Any:
@@ -138,8 +192,10 @@ def _execute(name: str, source: str, executed: str, parameters: dict[str, Any], 
     start = time.perf_counter()
     nb = _parameterised(source, parameters)
     km = _kernel(cwd)
-    _reset(km)
+    kc = _client(km)
+    _reset(km, kc)
     client = NotebookClient(nb, km=km, kernel_name=KERNEL, timeout=None, resources={"metadata": {"path": cwd}})
+    client.kc = kc  # the worker's ready client: nbclient then neither connects nor waits again
     try:
         client.execute()
     except CellExecutionError as exc:
@@ -147,11 +203,9 @@ def _execute(name: str, source: str, executed: str, parameters: dict[str, Any], 
         raise BuildError(f"chapter {name!r} failed in cell {count} (cell index {index}): "
                          f"{exc.ename}: {exc.evalue}") from None
     except DeadKernelError:
+        _drop_client()
         _KERNEL = None
         raise BuildError(f"chapter {name!r}: the kernel died (out of memory?); see the workers' log") from None
-    finally:
-        if client.kc is not None:
-            client.kc.stop_channels()
     _renumber(nb)
     nbformat.write(nb, executed)
     return time.perf_counter() - start

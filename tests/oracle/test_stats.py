@@ -29,6 +29,7 @@ from statsmodels.stats.proportion import proportion_confint
 from veiligverder import stats as st
 from veiligverder.stats import contingency
 from veiligverder.stats import StatsInputError
+from support.frames import long_from_wide
 
 TOL = 1e-8  # relative tolerance for "the same computation done by another library"
 
@@ -39,17 +40,6 @@ def close(a, b, rel=TOL, abs_=1e-12) -> bool:
 
 # ============================================================================================
 # data builders
-
-
-def long_from_wide(wide: list[tuple], *, first="baseline", second="follow_up") -> pd.DataFrame:
-    """``(subject, group, y_first, y_second)`` tuples -> long frame (None = row missing)."""
-    rows = []
-    for subject, group, y1, y2 in wide:
-        if y1 is not None:
-            rows.append((subject, group, first, y1))
-        if y2 is not None:
-            rows.append((subject, group, second, y2))
-    return pd.DataFrame(rows, columns=["sid", "grp", "time", "score"])
 
 
 def random_design(n1: int, n2: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:

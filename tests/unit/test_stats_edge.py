@@ -15,16 +15,7 @@ import scipy.stats as sps
 
 from veiligverder import stats as st
 from veiligverder.stats import StatsInputError, contingency
-
-
-def long_from_wide(wide, *, first="baseline", second="follow_up") -> pd.DataFrame:
-    rows = []
-    for subject, group, y1, y2 in wide:
-        if y1 is not None:
-            rows.append((subject, group, first, y1))
-        if y2 is not None:
-            rows.append((subject, group, second, y2))
-    return pd.DataFrame(rows, columns=["sid", "grp", "time", "score"])
+from support.frames import long_from_wide
 
 
 def anova(data: pd.DataFrame) -> pd.DataFrame:

@@ -191,20 +191,24 @@ class HelpGradeAnalysis:
     note: str = ""  # why a test could not be estimated, in one sentence
 
 
+def _means_and_welch(sample: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per group of ``sample`` (one ``value`` per unit): n, mean and t-based 95 % CI; and VV against
+    control by Welch's t-test, or a row of NaN when a group has fewer than two values."""
+    rows = []
+    for g in GROUPS:
+        est = stats.mean_ci(sample.loc[sample["group"] == g, "value"])
+        rows.append({"group": g, "n": est.n, "mean": est.estimate, "ci_low": est.low, "ci_high": est.high})
+    summary = pd.DataFrame(rows)
+    if (summary["n"] >= 2).all():
+        return summary, stats.welch_ttest(sample, dv="value", between="group")
+    return summary, pd.DataFrame({"T": [np.nan], "dof": [np.nan], "p_unc": [np.nan]})
+
+
 def analyse_help_grade(measures) -> HelpGradeAnalysis:
     """Help grade (1-10): the grade at each parent's latest wave with a grade (CONTRACT §3),
     VV against control by Welch's t-test."""
     sample = design.help_grade_sample(measures)
-    rows = []
-    for g in GROUPS:
-        values = sample.loc[sample["group"] == g, "value"].dropna()
-        est = stats.mean_ci(values)
-        rows.append({"group": g, "n": est.n, "mean": est.estimate, "ci_low": est.low, "ci_high": est.high})
-    summary = pd.DataFrame(rows)
-    if (summary["n"] >= 2).all():
-        test = stats.welch_ttest(sample, dv="value", between="group")
-    else:
-        test = pd.DataFrame({"T": [np.nan], "dof": [np.nan], "p_unc": [np.nan]})
+    summary, test = _means_and_welch(sample)
     results = {f"help_grade.mean.{r.group}": r.mean for r in summary.itertuples()}
     results.update({f"help_grade.n.{r.group}": int(r.n) for r in summary.itertuples()})
     results["help_grade.p"] = float(test["p_unc"].iloc[0])
@@ -239,16 +243,10 @@ def analyse_help_satisfaction(measures) -> SatisfactionAnalysis:
     sample = design.latest_value(measures.parents, unit="parent_id", value="help_satisfaction")
     sample = sample.assign(band=pd.cut(sample["value"], SATISFACTION_EDGES, right=False,
                                        labels=list(SATISFACTION_BANDS)).astype(str))
-    rows = []
-    for g in GROUPS:
-        est = stats.mean_ci(sample.loc[sample["group"] == g, "value"])
-        rows.append({"group": g, "n": est.n, "mean": est.estimate, "ci_low": est.low, "ci_high": est.high})
-    summary = pd.DataFrame(rows)
+    summary, test = _means_and_welch(sample)
     counts = pd.crosstab(sample["group"], sample["band"]).reindex(index=list(GROUPS), columns=list(SATISFACTION_BANDS)).fillna(0)
     shares = counts.div(counts.sum(axis=1).where(lambda n: n > 0), axis=0)
     two_groups = (summary["n"] >= 2).all()
-    test = stats.welch_ttest(sample, dv="value", between="group") if two_groups else \
-        pd.DataFrame({"T": [np.nan], "dof": [np.nan], "p_unc": [np.nan]})
     band_test = stats.chi2_groups(sample, x="group", y="band") if two_groups else \
         pd.DataFrame({"statistic": [np.nan], "df": [np.nan], "p_unc": [np.nan], "method": ["not computable"]})
     results: dict[str, Any] = {}

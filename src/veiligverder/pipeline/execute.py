@@ -41,7 +41,12 @@ def write_if_changed(path: Path, data: bytes) -> bool:
 
 #: Run in a worker's kernel before each chapter: the chapter starts from an empty namespace and no
 #: open figures, while the imported modules stay loaded (the point of keeping the kernel).
-RESET_CODE = "%reset -f\nimport gc as _gc, matplotlib.pyplot as _plt\n_plt.close('all')\n_gc.collect()\ndel _gc, _plt\n"
+#: ``%reset -f`` ends with a full garbage collection, which frees the last chapter's objects. What
+#: survives it (modules, their caches: some 200,000 objects once statsmodels and matplotlib are in)
+#: is then frozen (:func:`gc.freeze`), so that the next reset's collection, and the collector's
+#: own full passes during the next chapter, scan only what that chapter made. Without the freeze
+#: the two full collections of the reset took 0.3 s per chapter: about 4 s of a 20 s build.
+RESET_CODE = "%reset -f\nimport gc as _gc, matplotlib.pyplot as _plt\n_plt.close('all')\n_gc.freeze()\ndel _gc, _plt\n"
 _KERNEL: Any = None  # this worker process's kernel manager (one kernel per worker, for every chapter it runs)
 _CLIENT: Any = None  # and its client, connected and ready, used for every chapter as well
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import stat
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -68,6 +69,24 @@ def test_the_key_follows_data_content_and_settings(twin_copy):
     finally:
         families.write_bytes(original)
     assert store.study_key(twin_copy, **base) == key
+
+
+def test_a_keys_folder_elsewhere_with_the_same_files_gets_its_own_entry(twin_copy, tmp_path):
+    """The study records its keys folder (the banner names it): two folders holding the same key
+    files must not share an entry, or the second study would name the first folder. Seen when a
+    test session found the entry of an earlier session's (deleted) temporary keys folder."""
+    from support.builds import licensed_keys
+
+    first, second = licensed_keys(tmp_path / "a" / "keys"), licensed_keys(tmp_path / "b" / "keys")
+    base = dict(cumulation_threshold=5, rematch=False, seed=1)
+    assert store.study_key(twin_copy, keys_dir=first, **base) != store.study_key(twin_copy, keys_dir=second, **base)
+    assert store.study_key(twin_copy, keys_dir=first, **base) == store.study_key(twin_copy, keys_dir=first, **base)
+    cache = tmp_path / "cache"
+    for folder in (first, second):
+        study = load_study(twin_copy, keys_dir=folder, cache=cache)
+        assert Path(study.keys_dir) == folder
+        assert {Path(v["path"]).parent for v in study.keys.values()} == {folder}
+    assert len([p for p in cache.iterdir() if p.is_dir()]) == 2
 
 
 def test_a_half_written_entry_is_not_opened(tmp_path):

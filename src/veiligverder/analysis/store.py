@@ -7,7 +7,8 @@ chapter then opens the Parquet files in a fraction of a second.
 An entry is a folder ``<cache>/<key>/`` named by :func:`study_key`, which changes whenever anything
 that shapes the loaded study changes: the dataset files and the scoring keys (their content), the
 cumulation threshold, rematching and its seed, and the package source. The key does not hold the
-dataset's location: two folders with the same files share an entry (opened with its own path).
+dataset's location: two folders with the same files share an entry (opened with its own path). It
+does hold the location of a user's keys folder, which the study records and the book names.
 Settings that do not change the loaded frames (disclosure threshold, follow-up rule) are not in
 the key. Entries are written whole or not at all (a temporary folder renamed into place), readable
 by the owner only: on real data they hold row-level answers, which is why the pipeline removes the
@@ -51,6 +52,9 @@ def study_key(data_dir: str | Path, *, keys_dir: str | Path | None, cumulation_t
         "format": FORMAT,
         "data": _files_digest(Path(data_dir)),
         "keys": _files_digest(Path(keys_dir) if keys_dir else paths.ILLUSTRATIVE_KEYS_DIR),
+        # the study records where its keys came from (``keys_dir``, each key's path: the banner and
+        # the instruments table name them), so a user's keys folder is part of the key as well
+        "keys_dir": str(Path(keys_dir).resolve()) if keys_dir else None,
         "cumulation_threshold": cumulation_threshold,
         "rematch": [rematch, seed if rematch else None],
         "package": paths.package_source_hash(),

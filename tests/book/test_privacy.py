@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -42,15 +43,23 @@ def marked_frames(seed: int = 5) -> tuple[dict[str, pd.DataFrame], set[str]]:
     return {"families": fam, "parents": par, "children": chi}, markers
 
 
+#: Every marker is ``PREFIX``, one letter, digits and ``Q`` (here and in ``support.attack_datasets``).
+#: A lookahead finds each candidate, overlapping ones too ("QXZf1QXZp2Q" holds two), in one pass
+#: over a file; testing each of the thousands of markers against every file took seconds.
+_FORM = PREFIX + "[a-z][0-9]+Q"
+_MARKER = re.compile(f"(?=({_FORM}))".encode())
+
+
 def find_markers(folder: Path, markers: set[str]) -> dict[str, list[str]]:
     """Every file under ``folder`` that holds a marker (text search on the raw bytes), with the markers."""
-    encoded = {m: m.encode() for m in markers}
+    odd = sorted(m for m in markers if not re.fullmatch(_FORM, m))
+    assert not odd, f"markers of another form, which the scan would not see: {odd[:5]}"
     hits: dict[str, list[str]] = {}
     for path in folder.rglob("*"):
         if path.is_file():
             data = path.read_bytes()
             if PREFIX.encode() in data:
-                found = [m for m, b in encoded.items() if b in data]
+                found = {m.decode() for m in _MARKER.findall(data)} & markers
                 if found:
                     hits[str(path.relative_to(folder))] = sorted(found)[:5]
     return hits
@@ -68,6 +77,15 @@ def test_scanner_finds_a_planted_marker(tmp_path):
     (tmp_path / "html" / "page.html").write_text(f"<td>{leak}</td>")
     (tmp_path / "results.json").write_text("{}")
     assert find_markers(tmp_path, markers) == {"html/page.html": [leak]}
+    # two markers sharing their "Q" ("QXZc0QXZc100Q"), each found; a marker's prefix inside a
+    # longer token ("QXZc07Q") or with its letter dropped is none
+    a, b = sorted(markers)[:2]
+    (tmp_path / "html" / "page.html").write_text(f"x{a[:-1]}{b}y")
+    assert find_markers(tmp_path, markers) == {"html/page.html": sorted([a, b])}
+    (tmp_path / "html" / "page.html").write_text(f"{a[:-1]}7Q {a[:3]}{a[4:]}")
+    assert find_markers(tmp_path, markers) == {}
+    with pytest.raises(AssertionError, match="another form"):
+        find_markers(tmp_path, {"leak-Q"})
 
 
 @pytest.mark.e2e

@@ -360,3 +360,30 @@ def test_interrupting_a_real_build_keeps_the_previous_build(tmp_path, other_buil
             assert json.loads(data)["metadata"]["papermill"]["parameters"]["data_dir"] == str(earlier)
     assert results["_meta"]["dataset_path"] == str(earlier)
     assert not (out / ".publish.json").exists()  # no half-done publish left for the next build
+
+
+def test_bad_data_stop_the_workers_started_beside_stage_0(fake, tmp_path):
+    """A build of the book's own chapters on a new dataset starts its workers, and their kernels
+    with the chapters' imports, while stage 0 loads the data (``pipeline.execute.start_pool``).
+    When the data break the contract, the build reports that (exit code 2, the validation report)
+    and leaves no worker or kernel behind."""
+    import shutil
+
+    _, first, _ = fake
+    bad = tmp_path / "bad"
+    shutil.copytree(first, bad)
+    families = bad / "families.csv"
+    families.write_text(families.read_text().replace(",VV,", ",XX,", 1))
+    out, tag = tmp_path / "out", uuid.uuid4().hex
+    env = tagged_env(tag)
+    try:
+        proc = subprocess.run([*CLI, "build", "--data", str(bad), "--out", str(out), "--no-book"],
+                              capture_output=True, text=True, env=env, timeout=120)
+        assert proc.returncode == 2, proc.stderr
+        assert "families.csv" in proc.stderr and "XX" in proc.stderr and "Traceback" not in proc.stderr
+        time.sleep(0.5)
+        assert [p.cmdline() for p in processes_tagged(tag)] == []  # no worker, no kernel left
+    finally:
+        kill_tagged(tag)
+    assert not (out / "results.json").exists()
+    assert (out / ".work" / "workers.log").exists()  # the workers had started

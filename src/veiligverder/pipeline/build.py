@@ -16,7 +16,7 @@ from veiligverder.pipeline.errors import BuildError, BuildInterrupted, BuildResu
 from veiligverder.pipeline import chapters as book_chapters
 from veiligverder.pipeline.chapters import Chapter
 from veiligverder.pipeline.folder import CACHE, STUDY, WORK, _fresh_run, _restore_published_run, _stop_on_signals, output_lock, prepare_out, publish, recover
-from veiligverder.pipeline.execute import run_chapters
+from veiligverder.pipeline.execute import WARM_CODE, pool_size, run_chapters, start_pool, stop_pool
 from veiligverder.pipeline.book import _published_stamp, book_stamp, build_html
 
 
@@ -87,6 +87,9 @@ def build(
         SIGINT or SIGTERM; every child process is stopped and OUT holds the previous build.
     """
     params = params or Params()
+    # the book's chapters begin with the same imports, done in the kernels while stage 0 runs; a
+    # caller's own chapters (tests, a subset) need not share them
+    warm = WARM_CODE if chapters is None else None
     chapters = chapters or book_chapters.CHAPTERS  # read at call time (tests swap in their own chapters)
     data = resolve_dataset(data_dir, generate=False)
     out = prepare_out(out_dir, data)
@@ -96,7 +99,7 @@ def build(
             with output_lock(out, data):
                 try:
                     recover(out)
-                    return _build_locked(out, data, params, book, jobs, chapters, log, state)
+                    return _build_locked(out, data, params, book, jobs, chapters, log, state, warm)
                 except BaseException:
                     _restore_published_run(out)  # nothing to do once published
                     shutil.rmtree(out / WORK / "executing", ignore_errors=True)
@@ -121,11 +124,14 @@ def load_stage0(data: Path, params: Params, cache: Path, log: Callable[[str], No
 
 
 def _build_locked(out: Path, data: Path, params: Params, book: bool, jobs: int | None,
-                  chapters: tuple[Chapter, ...], log: Callable[[str], None], state: dict[str, bool]) -> BuildResult:
+                  chapters: tuple[Chapter, ...], log: Callable[[str], None], state: dict[str, bool],
+                  warm: str | None = None) -> BuildResult:
     """:func:`build` once the output folder is locked and repaired.
 
     Stage 0 runs when a chapter has to be executed and the study cache lacks the entry, or when the
-    dataset is new (its hash unknown): a build where nothing changed loads nothing.
+    dataset is new (its hash unknown): a build where nothing changed loads nothing. A new dataset
+    means that chapters will run: their workers are started first, and with ``warm`` their kernels
+    start and import while stage 0 runs (:func:`~veiligverder.pipeline.execute.start_pool`).
     """
     if data == paths.SYNTHETIC_DATA_DIR:
         resolve_dataset(None)  # generates the twin when absent
@@ -141,14 +147,22 @@ def _build_locked(out: Path, data: Path, params: Params, book: bool, jobs: int |
             prune(cache, keep=entry.name)
 
     meta = read_meta(entry)
-    if meta is None:  # a dataset (or setting) this OUT has not seen: fails here on bad data
-        ensure_study()
-        meta = read_meta(entry)
-    base = {"data_dir": str(data), "out_dir": str(run), **params.as_dict(), "study_cache": str(cache)}
-    log(f"veiligverder {__version__}: dataset {data} ({'synthetic' if meta['synthetic'] else 'real'} data)")
+    pool = None  # run_chapters stops it; until then, this function does on failure
+    try:
+        if meta is None:  # a dataset (or setting) this OUT has not seen: fails here on bad data
+            if warm is not None:
+                pool = start_pool(pool_size(chapters, jobs), out / WORK / "executing", warm=warm)
+            ensure_study()
+            meta = read_meta(entry)
+        base = {"data_dir": str(data), "out_dir": str(run), **params.as_dict(), "study_cache": str(cache)}
+        log(f"veiligverder {__version__}: dataset {data} ({'synthetic' if meta['synthetic'] else 'real'} data)")
+    except BaseException:
+        if pool is not None:
+            stop_pool(pool)
+        raise
     try:
         runs = run_chapters(chapters, base_params=base, out_dir=out, dataset_hash=meta["content_hash"],
-                            jobs=jobs, log=log, run_dir=run, prepare=ensure_study)
+                            jobs=jobs, log=log, run_dir=run, prepare=ensure_study, pool=pool)
     except BuildError:
         publish(out, {"notebooks": "new", "results.json": "drop", "html": "drop"}, state)
         raise

@@ -47,6 +47,11 @@ def write_if_changed(path: Path, data: bytes) -> bool:
 #: own full passes during the next chapter, scan only what that chapter made. Without the freeze
 #: the two full collections of the reset took 0.3 s per chapter: about 4 s of a 20 s build.
 RESET_CODE = "%reset -f\nimport gc as _gc, matplotlib.pyplot as _plt\n_plt.close('all')\n_gc.freeze()\ndel _gc, _plt\n"
+#: Run in each worker's kernel as soon as it has started, when the pool is started beside stage 0
+#: (:func:`start_pool`): the imports every chapter of the book begins with (pandas, matplotlib,
+#: seaborn, scipy and the package; about 1.5 s), done while the main process loads the dataset.
+WARM_CODE = ("import veiligverder.report.present, veiligverder.report.findings, veiligverder.report.results, "
+             "myst_nb, IPython.display\n")
 _KERNEL: Any = None  # this worker process's kernel manager (one kernel per worker, for every chapter it runs)
 _CLIENT: Any = None  # and its client, connected and ready, used for every chapter as well
 
@@ -124,6 +129,51 @@ def _kernel(cwd: str) -> Any:
     _KERNEL.start_kernel(cwd=cwd)
     util.Finalize(None, _shutdown_kernel, exitpriority=10)  # pool workers skip atexit; this runs
     return _KERNEL
+
+
+def _warm_worker(log: str, cwd: str | None, code: str | None) -> None:
+    """Pool initializer: :func:`~veiligverder.pipeline.folder._worker_init`, then (with ``code``)
+    start this worker's kernel in ``cwd`` and run ``code`` in it. A failure here is only logged:
+    the worker's first chapter then starts a kernel again and reports what goes wrong."""
+    _worker_init(log)
+    if code is None or cwd is None:
+        return
+    try:
+        from jupyter_core.utils import run_sync
+
+        kc = _client(_kernel(cwd))
+        run_sync(kc.execute_interactive)(code, timeout=120, store_history=False, output_hook=lambda msg: None)
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        print(f"veiligverder: the kernel warm-up failed ({exc!r}); the first chapter starts the kernel", flush=True)
+        _shutdown_kernel()
+
+
+def start_pool(workers: int, tmp_dir: Path, *, warm: str | None = None) -> ProcessPoolExecutor:
+    """The chapter workers: ``workers`` spawned processes, each with its kernel started in
+    ``tmp_dir`` (the chapters' working folder) on first use.
+
+    With ``warm`` (code, such as :data:`WARM_CODE`), every worker is started now and starts its
+    kernel and runs ``warm`` in it at once, so that this happens while the caller goes on (the
+    build's stage 0). The pool spawns a worker for each task queued while none is idle (for
+    start methods other than fork), so one no-op task per worker starts them all.
+    """
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    # spawned, not forked: by now this process runs threads (Arrow's CSV and Parquet pools, the
+    # study cache), and a child forked while one of them holds a lock can hang for ever
+    _main_spec_for_spawn()
+    pool = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=_SPAWN, initializer=_warm_worker,
+                               initargs=(str(tmp_dir.parent / "workers.log"), str(tmp_dir), warm))
+    if warm is not None:
+        with _signals_held():  # workers start with signals held, then ignore SIGINT (see _worker_init)
+            for _ in range(max(1, workers)):
+                pool.submit(int)
+    return pool
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop the workers and their kernels at once (a failed or interrupted build)."""
+    stop_children(list(pool._processes or {}))
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _reset(km: Any, kc: Any = None) -> None:
@@ -252,12 +302,15 @@ def run_chapters(
     log: Callable[[str], None],
     run_dir: Path | None = None,
     prepare: Callable[[], None] | None = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> list[ChapterRun]:
     """Execute (or take from the cache) every chapter, stage by stage; parallel within a stage.
 
     Executed notebooks go to ``run_dir/notebooks`` and fragments to ``run_dir/.work/fragments``
     (``run_dir`` is the notebooks' ``out_dir``; default ``OUT/.run``); the cache is ``OUT/.cache``.
-    ``prepare`` runs once, before the first chapter is executed (the build's stage 0).
+    ``prepare`` runs once, before the first chapter is executed (the build's stage 0). ``pool``:
+    workers started by the caller (:func:`start_pool`), else started at the first chapter to
+    execute; either way stopped on return.
     """
     run = run_dir or out_dir / RUN
     nb_dir = run / "notebooks"
@@ -273,7 +326,6 @@ def run_chapters(
         timings: dict[str, float] = json.loads(timings_path.read_text()) if timings_path.exists() else {}
     except ValueError:
         timings = {}
-    pool: ProcessPoolExecutor | None = None  # started at the first chapter to execute, kept for every stage
     try:
         for stage in sorted({c.stage for c in chapters}):
             pool = _run_stage(stage, chapters, pool, base_params=base_params, run=run, nb_dir=nb_dir,
@@ -282,8 +334,7 @@ def run_chapters(
                               dataset_hash=dataset_hash, log=log, prepare=prepare)
     except BaseException:
         if pool is not None:
-            stop_children(list(pool._processes or {}))  # the workers and their kernels
-            pool.shutdown(wait=False, cancel_futures=True)
+            stop_pool(pool)  # the workers and their kernels
         raise
     if pool is not None:
         pool.shutdown(wait=True)  # each worker shuts its kernel down as it exits
@@ -318,12 +369,7 @@ def _run_stage(stage: int, chapters: tuple[Chapter, ...], pool: ProcessPoolExecu
         if pool is None:
             if prepare is not None:
                 prepare()
-            width = max(sum(1 for c in chapters if c.stage == s) for s in {c.stage for c in chapters})
-            # spawned, not forked: by now this process runs threads (Arrow's CSV and Parquet pools,
-            # the study cache), and a child forked while one of them holds a lock can hang for ever
-            _main_spec_for_spawn()
-            pool = ProcessPoolExecutor(max_workers=max(1, min(jobs, width)), mp_context=_SPAWN,
-                                       initializer=_worker_init, initargs=(str(tmp_dir.parent / "workers.log"),))
+            pool = start_pool(pool_size(chapters, jobs), tmp_dir)
         failures = _execute_stage(todo, pool, run=run, cache_dir=cache_dir, tmp_dir=tmp_dir, timings=timings,
                                   runs=runs, log=log)
         write_json_atomic(timings_path, timings)
@@ -331,6 +377,12 @@ def _run_stage(stage: int, chapters: tuple[Chapter, ...], pool: ProcessPoolExecu
             raise BuildError("the build failed:\n" + "\n".join(f"  - {f}" for f in failures))
     write_json_atomic(run / WORK / "timings.json", timings)  # read by the provenance page
     return pool
+
+
+def pool_size(chapters: tuple[Chapter, ...], jobs: int) -> int:
+    """Workers for ``chapters``: ``jobs``, but no more than the largest stage has chapters."""
+    width = max((sum(1 for c in chapters if c.stage == s) for s in {c.stage for c in chapters}), default=1)
+    return max(1, min(jobs, width))
 
 
 def _main_spec_for_spawn() -> None:

@@ -45,7 +45,7 @@ def test_sites_on_a_local_cluster_equal_the_local_run(other_sites, tmp_path):
     assert proc.returncode == 1, proc.stdout + proc.stderr  # one site failed
     assert "broken failed (exit 2)" in proc.stderr and "Traceback" not in proc.stderr
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
             Client(cluster.scheduler_address, set_as_default=False) as observer:
         worker_pids = set(observer.run(os.getpid).values())
         result = sites.run_sites(site_data, cluster_out, params_file=params, scheduler=cluster.scheduler_address,

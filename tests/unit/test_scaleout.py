@@ -37,10 +37,12 @@ CLI = [sys.executable, "-m", "veiligverder.cli"]
 
 @pytest.fixture(scope="module")
 def cluster():
-    """Two worker processes, one thread each: the smallest real cluster."""
+    """Two worker processes, one thread each: the smallest real cluster. Its dashboard takes any free
+    port (``":0"``; None does not switch it off): with the default 8787, two clusters started side by
+    side (this one, the sites test's) warn that the port is taken."""
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as local:
+                                  dashboard_address=":0") as local:
         yield local
 
 

@@ -8,6 +8,8 @@ column says why. Each case below states the old wrong answer it replaces.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -144,6 +146,18 @@ def test_welch_one_constant_group_is_defined_and_equals_scipy():
     ref = sps.ttest_ind(a, b, equal_var=False)
     assert row["T"] == pytest.approx(ref.statistic, rel=1e-12) and row["dof"] == pytest.approx(ref.df, rel=1e-12)
     assert row["note"] == ""
+    # by hand: the standard error is b's alone, sqrt(s_b^2 / 3) with s_b^2 = 7/3; dof = n_b - 1 = 2
+    assert row["T"] == pytest.approx((1.0 - 10 / 3) / np.sqrt(7 / 9), rel=1e-12) and row["dof"] == pytest.approx(2.0)
+
+
+def test_welch_one_constant_group_warns_of_nothing():
+    """scipy warns of "precision loss" for a group of identical values such as 7.3 (its variance
+    is 0 up to rounding); the test is well defined there, so nothing reaches a chapter's output."""
+    data = pd.DataFrame({"grp": ["a"] * 4 + ["b"] * 3, "y": [7.3] * 4 + [2.0, 3.0, 5.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        row = st.welch_ttest(data, dv="y", between="grp").iloc[0]
+    assert row["dof"] == pytest.approx(2.0) and row["note"] == ""
 
 
 def test_welch_empty_group_in_order_is_nan_with_note():

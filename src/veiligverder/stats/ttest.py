@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -72,7 +73,11 @@ def welch_ttest(
     if note:
         out = {"T": np.nan, "dof": np.nan, "p_unc": np.nan}
     else:
-        res = sps.ttest_ind(a, b, equal_var=False)
+        with warnings.catch_warnings():
+            # one group of identical values is a valid case (its variance is 0; the standard error is
+            # the other group's), where scipy warns of "precision loss" computing that zero variance
+            warnings.filterwarnings("ignore", "Precision loss occurred", RuntimeWarning)
+            res = sps.ttest_ind(a, b, equal_var=False)
         out = {"T": float(res.statistic), "dof": float(res.df), "p_unc": float(res.pvalue)}
     out.update({f"mean_{lv}": float(np.mean(v)) if len(v) else np.nan for lv, v in zip(levels, (a, b))})
     out.update({f"n_{lv}": len(v) for lv, v in zip(levels, (a, b))})

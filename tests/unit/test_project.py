@@ -150,3 +150,32 @@ def test_book_tests_are_grouped_by_the_build_they_read():
     assert build_group({"other_build", "synthetic_dataset"}) == "other"
     assert build_group({"tmp_path"}, "test_browser.py") == "default"  # reaches the build at run time
     assert build_group({"tmp_path"}, "test_e2e.py") is None
+
+
+def test_warm_code_is_the_chapters_top_level_imports_once_each(tmp_path, monkeypatch):
+    """What the build's kernels run while stage 0 loads the data (``pipeline.chapters.warm_code``):
+    the import statements at the top level of the chapters' code cells, each once, in order;
+    not an import inside a function, not ``__future__``, not a cell that does not parse."""
+    from veiligverder.pipeline import Chapter, chapters
+
+    cell = "```{{code-cell}} ipython3\n{}\n```\n"
+    (tmp_path / "one.md").write_text(
+        "# One\n\n" + cell.format("from __future__ import annotations\nimport os, time\nx = 1\n"
+                                  "def f():\n    import json\n    return json")
+        + cell.format("from pathlib import Path as P\nimport os, time"))
+    (tmp_path / "two.md").write_text("# Two\n\n" + cell.format("import os, time\nimport re\nif x:")
+                                     + cell.format("from collections import deque"))
+    (tmp_path / "three.md").write_text("# Three\n\n" + cell.format("y = 2"))
+    monkeypatch.setattr(chapters.paths, "NOTEBOOKS_DIR", tmp_path)
+    one, two, three = Chapter("one"), Chapter("two"), Chapter("three")
+    assert chapters.warm_code((one, two, three)) == "import os, time\nfrom pathlib import Path as P\nfrom collections import deque\n"
+    assert chapters.warm_code((three,)) is None
+    exec(compile(chapters.warm_code((one, two)), "warm", "exec"), {})  # runs as it is
+
+
+def test_the_books_warm_code_imports_what_every_chapter_needs_first():
+    from veiligverder.pipeline import chapters
+
+    code = chapters.warm_code(CHAPTERS)
+    for line in ("from myst_nb import glue", "from veiligverder.report import present", "import pandas as pd"):
+        assert line in code.splitlines()

@@ -16,7 +16,7 @@ from veiligverder.pipeline.errors import BuildError, BuildInterrupted, BuildResu
 from veiligverder.pipeline import chapters as book_chapters
 from veiligverder.pipeline.chapters import Chapter
 from veiligverder.pipeline.folder import CACHE, STUDY, WORK, _fresh_run, _restore_published_run, _stop_on_signals, output_lock, prepare_out, publish, recover
-from veiligverder.pipeline.execute import WARM_CODE, pool_size, run_chapters, start_pool, stop_pool
+from veiligverder.pipeline.execute import pool_size, run_chapters, start_pool, stop_pool
 from veiligverder.pipeline.book import _published_stamp, book_stamp, build_html
 
 
@@ -87,10 +87,8 @@ def build(
         SIGINT or SIGTERM; every child process is stopped and OUT holds the previous build.
     """
     params = params or Params()
-    # the book's chapters begin with the same imports, done in the kernels while stage 0 runs; a
-    # caller's own chapters (tests, a subset) need not share them
-    warm = WARM_CODE if chapters is None else None
     chapters = chapters or book_chapters.CHAPTERS  # read at call time (tests swap in their own chapters)
+    warm = book_chapters.warm_code(chapters)  # their imports, done in the kernels while stage 0 runs
     data = resolve_dataset(data_dir, generate=False)
     out = prepare_out(out_dir, data)
     state = {"published": False}

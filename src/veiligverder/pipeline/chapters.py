@@ -79,6 +79,24 @@ def _declared(text: str) -> tuple[tuple[str, str], ...]:
     return ()
 
 
+def warm_code(chapters: tuple[Chapter, ...]) -> str | None:
+    """The import statements of the chapters' code cells (top level, each once, in order): what a
+    worker's kernel can run as soon as it has started, while stage 0 loads the data, because the
+    chapters it will run begin with them anyway. None when there are none. A cell that does not
+    parse is skipped: the chapter itself then reports it."""
+    lines: dict[str, None] = {}
+    for chapter in chapters:
+        for _, body in _CODE_CELL.findall(chapter.source.read_text(encoding="utf-8")):
+            try:
+                tree = ast.parse(body)
+            except SyntaxError:
+                continue
+            for node in tree.body:
+                if isinstance(node, (ast.Import, ast.ImportFrom)) and getattr(node, "module", None) != "__future__":
+                    lines[ast.unparse(node)] = None
+    return "\n".join(lines) + "\n" if lines else None
+
+
 def chapter_parameters(chapter: Chapter, base: dict[str, Any]) -> dict[str, Any]:
     """The subset of the build parameters that this chapter declares."""
     declared = notebook_parameters(chapter)

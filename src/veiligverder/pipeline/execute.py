@@ -47,11 +47,6 @@ def write_if_changed(path: Path, data: bytes) -> bool:
 #: own full passes during the next chapter, scan only what that chapter made. Without the freeze
 #: the two full collections of the reset took 0.3 s per chapter: about 4 s of a 20 s build.
 RESET_CODE = "%reset -f\nimport gc as _gc, matplotlib.pyplot as _plt\n_plt.close('all')\n_gc.freeze()\ndel _gc, _plt\n"
-#: Run in each worker's kernel as soon as it has started, when the pool is started beside stage 0
-#: (:func:`start_pool`): the imports every chapter of the book begins with (pandas, matplotlib,
-#: seaborn, scipy and the package; about 1.5 s), done while the main process loads the dataset.
-WARM_CODE = ("import veiligverder.report.present, veiligverder.report.findings, veiligverder.report.results, "
-             "myst_nb, IPython.display\n")
 _KERNEL: Any = None  # this worker process's kernel manager (one kernel per worker, for every chapter it runs)
 _CLIENT: Any = None  # and its client, connected and ready, used for every chapter as well
 
@@ -152,9 +147,10 @@ def start_pool(workers: int, tmp_dir: Path, *, warm: str | None = None) -> Proce
     """The chapter workers: ``workers`` spawned processes, each with its kernel started in
     ``tmp_dir`` (the chapters' working folder) on first use.
 
-    With ``warm`` (code, such as :data:`WARM_CODE`), every worker is started now and starts its
-    kernel and runs ``warm`` in it at once, so that this happens while the caller goes on (the
-    build's stage 0). The pool spawns a worker for each task queued while none is idle (for
+    With ``warm`` (code: the chapters' imports, :func:`~veiligverder.pipeline.chapters.warm_code`;
+    for the book pandas, matplotlib, seaborn, scipy and the package, about 1.5 s), every worker is
+    started now and starts its kernel and runs ``warm`` in it at once, so that this happens while
+    the caller goes on (the build's stage 0). The pool spawns a worker for each task queued while none is idle (for
     start methods other than fork), so one no-op task per worker starts them all.
     """
     tmp_dir.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,8 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="th
 
 #: What a chapter's output could depend on in the kernel it runs in; printed as JSON.
 PROBE = """
-_seen = sorted(k for k in globals() if not k.startswith("_") and k not in {"In", "Out", "exit", "quit", "get_ipython", "open"})
+_seen = sorted(k for k in globals()
+               if not k.startswith("_") and k not in {"In", "Out", "exit", "quit", "get_ipython", "open"})
 import json, os, sys
 import pandas as pd, matplotlib, numpy as np
 import veiligverder.report.figures

@@ -168,7 +168,8 @@ def test_warm_code_is_the_chapters_top_level_imports_once_each(tmp_path, monkeyp
     (tmp_path / "three.md").write_text("# Three\n\n" + cell.format("y = 2"))
     monkeypatch.setattr(chapters.paths, "NOTEBOOKS_DIR", tmp_path)
     one, two, three = Chapter("one"), Chapter("two"), Chapter("three")
-    assert chapters.warm_code((one, two, three)) == "import os, time\nfrom pathlib import Path as P\nfrom collections import deque\n"
+    assert chapters.warm_code((one, two, three)) == \
+        "import os, time\nfrom pathlib import Path as P\nfrom collections import deque\n"
     assert chapters.warm_code((three,)) is None
     exec(compile(chapters.warm_code((one, two)), "warm", "exec"), {})  # runs as it is
 

@@ -150,8 +150,8 @@ def start_pool(workers: int, tmp_dir: Path, *, warm: str | None = None) -> Proce
     With ``warm`` (code: the chapters' imports, :func:`~veiligverder.pipeline.chapters.warm_code`;
     for the book pandas, matplotlib, seaborn, scipy and the package, about 1.5 s), every worker is
     started now and starts its kernel and runs ``warm`` in it at once, so that this happens while
-    the caller goes on (the build's stage 0). The pool spawns a worker for each task queued while none is idle (for
-    start methods other than fork), so one no-op task per worker starts them all.
+    the caller goes on (the build's stage 0). The pool spawns a worker for each task queued while
+    none is idle (for start methods other than fork), so one no-op task per worker starts them all.
     """
     tmp_dir.mkdir(parents=True, exist_ok=True)
     # spawned, not forked: by now this process runs threads (Arrow's CSV and Parquet pools, the

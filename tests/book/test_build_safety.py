@@ -157,7 +157,7 @@ def test_second_build_into_the_same_out_refuses_at_once(fake, tmp_path):
     env = tagged_env(tag, VV_TEST_SLEEP="60", VV_TEST_MARK=str(tmp_path / "mark"))
     running = start_fake_build(notebooks, "--data", str(first), "--out", str(out), env=env)
     try:
-        time.sleep(3)
+        wait_for(tmp_path / "mark" / "alpha", running)  # a chapter runs: the build holds the lock
         start = time.monotonic()
         proc = subprocess.run([*CLI, "build", "--data", str(second), "--out", str(out), "--no-book"],
                               capture_output=True, text=True, timeout=60)
@@ -170,7 +170,6 @@ def test_second_build_into_the_same_out_refuses_at_once(fake, tmp_path):
         assert str(first) in lines[0]  # the running build's dataset
         assert not (out / "results.json").exists()
         # SIGTERM stops the running build like Ctrl-C
-        wait_for(tmp_path / "mark" / "alpha", running)
         os.killpg(running.pid, signal.SIGTERM)
         assert running.wait(timeout=10) == 130
     finally:

@@ -88,7 +88,6 @@ def build(
     """
     params = params or Params()
     chapters = chapters or book_chapters.CHAPTERS  # read at call time (tests swap in their own chapters)
-    warm = book_chapters.warm_code(chapters)  # their imports, done in the kernels while stage 0 runs
     data = resolve_dataset(data_dir, generate=False)
     out = prepare_out(out_dir, data)
     state = {"published": False}
@@ -97,7 +96,7 @@ def build(
             with output_lock(out, data):
                 try:
                     recover(out)
-                    return _build_locked(out, data, params, book, jobs, chapters, log, state, warm)
+                    return _build_locked(out, data, params, book, jobs, chapters, log, state)
                 except BaseException:
                     _restore_published_run(out)  # nothing to do once published
                     shutil.rmtree(out / WORK / "executing", ignore_errors=True)
@@ -122,14 +121,14 @@ def load_stage0(data: Path, params: Params, cache: Path, log: Callable[[str], No
 
 
 def _build_locked(out: Path, data: Path, params: Params, book: bool, jobs: int | None,
-                  chapters: tuple[Chapter, ...], log: Callable[[str], None], state: dict[str, bool],
-                  warm: str | None = None) -> BuildResult:
+                  chapters: tuple[Chapter, ...], log: Callable[[str], None], state: dict[str, bool]) -> BuildResult:
     """:func:`build` once the output folder is locked and repaired.
 
     Stage 0 runs when a chapter has to be executed and the study cache lacks the entry, or when the
     dataset is new (its hash unknown): a build where nothing changed loads nothing. A new dataset
-    means that chapters will run: their workers are started first, and with ``warm`` their kernels
-    start and import while stage 0 runs (:func:`~veiligverder.pipeline.execute.start_pool`).
+    means that chapters will run: their workers are started first, and their kernels start and run
+    the chapters' imports (:func:`~veiligverder.pipeline.chapters.warm_code`) while stage 0 runs
+    (:func:`~veiligverder.pipeline.execute.start_pool`).
     """
     if data == paths.SYNTHETIC_DATA_DIR:
         resolve_dataset(None)  # generates the twin when absent
@@ -148,6 +147,7 @@ def _build_locked(out: Path, data: Path, params: Params, book: bool, jobs: int |
     pool = None  # run_chapters stops it; until then, this function does on failure
     try:
         if meta is None:  # a dataset (or setting) this OUT has not seen: fails here on bad data
+            warm = book_chapters.warm_code(chapters)
             if warm is not None:
                 pool = start_pool(pool_size(chapters, jobs), out / WORK / "executing", warm=warm)
             ensure_study()

@@ -128,6 +128,77 @@ def test_matching_needs_both_sides():
         design.match_controls(cov)
 
 
+def test_independent_columns_hand_computed():
+    # column 3 is twice column 2; column 2 of the second is the constant again; a zero column is dropped
+    x = np.array([[1.0, 1, 2], [1, 2, 4], [1, 3, 6]])
+    assert design.independent_columns(x).tolist() == [True, True, False]
+    assert design.independent_columns(np.array([[1.0, 5, 0], [1, 5, 0]])).tolist() == [True, False, False]
+    # at the tolerance: a column 1e-9 (relative) off a combination is kept, 1e-13 off is aliased
+    rng = np.random.default_rng(0)
+    a, b, e = rng.normal(size=50), rng.normal(size=50), rng.normal(size=50)
+    base = np.column_stack([np.ones(50), a, b])
+    combo = 3 - 2 * a + b
+    near = combo + 1e-9 * np.linalg.norm(combo) * e / np.linalg.norm(e)
+    exact = combo + 1e-13 * np.linalg.norm(combo) * e / np.linalg.norm(e)
+    assert design.independent_columns(np.column_stack([base, near])).tolist() == [True] * 4
+    assert design.independent_columns(np.column_stack([base, exact])).tolist() == [True] * 3 + [False]
+
+
+def test_propensity_leaves_out_aliased_and_constant_variables_as_r_glm_does():
+    """Total violence equal to partner violence (no child-directed violence anywhere) and a variable
+    that never varies: R's glm(vv ~ ...) gives both coefficients NA and predicts from the others, so
+    the logits equal a fit without them, and no rank-deficiency warning reaches a chapter."""
+    import warnings
+
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(5)
+    n = 200
+    cov = pd.DataFrame({"family_id": [f"f{i}" for i in range(n)], "group": ["VV"] * 40 + ["cohort"] * (n - 40)})
+    cov["violence_partner"] = rng.gamma(2.0, 3.0, n) + np.r_[np.full(40, 2.0), np.zeros(n - 40)]
+    cov["violence_total"] = cov["violence_partner"]
+    cov["low_education"] = (rng.random(n) < 0.3).astype(float)
+    cov["migration"] = (rng.random(n) < 0.4).astype(float)
+    cov["low_income"] = (rng.random(n) < 0.5).astype(float)
+    cov["n_children"] = rng.integers(0, 4, n).astype(float)
+    cov["psych_problems"] = 0.0
+    matrix, left_out = design.propensity_design(cov)
+    assert left_out == {"violence_partner": design.matching.ALIASED, "psych_problems": design.matching.NO_VARIATION}
+    kept = ["violence_total", "low_education", "migration", "low_income", "n_children"]
+    np.testing.assert_array_equal(matrix, np.column_stack([np.ones(n), cov[kept].to_numpy()]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        logit = design.propensity(cov)
+        m = design.match_controls(cov, seed=1)
+    y = (cov["group"] == "VV").to_numpy(float)
+    ref = sm.GLM(y, sm.add_constant(cov[kept].to_numpy()), family=sm.families.Binomial()).fit()
+    np.testing.assert_allclose(logit.to_numpy(), ref.fittedvalues_linear if hasattr(ref, "fittedvalues_linear")
+                               else ref.predict(which="linear"), rtol=1e-10)
+    assert m.left_out == left_out
+    assert set(m.balance["covariate"]) == set(design.MATCHING_COVARIATES)  # the table keeps every variable
+
+
+def test_perfect_separation_matches_without_a_warning():
+    """No VV family reports partner violence and every candidate does (as in a dataset whose VV answers
+    are all 'never'): the groups are separated, the logits run off and ``exp`` overflows in the
+    logit link. The matching still runs and prints nothing into the chapter."""
+    import warnings
+
+    rng = np.random.default_rng(2)
+    n_t, n_c = 30, 300
+    cov = pd.DataFrame({"family_id": [f"f{i}" for i in range(n_t + n_c)], "group": ["VV"] * n_t + ["cohort"] * n_c})
+    cov["violence_partner"] = np.r_[np.zeros(n_t), rng.gamma(2.0, 20.0, n_c) + 1]
+    cov["violence_total"] = cov["violence_partner"] + rng.gamma(1.0, 5.0, n_t + n_c)
+    for name in ("low_education", "migration", "low_income", "psych_problems"):
+        cov[name] = (rng.random(n_t + n_c) < 0.4).astype(float)
+    cov["n_children"] = rng.integers(0, 4, n_t + n_c).astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = design.match_controls(cov, seed=1)
+    assert m.left_out == {}
+    assert m.covariates.loc[:n_t - 1, "logit_ps"].min() > m.covariates.loc[n_t:, "logit_ps"].max()  # separated
+
+
 def test_overlap_and_relabel():
     cov = pd.DataFrame({"family_id": ["v", "a", "b", "c"], "group": ["VV", "control", "cohort", "control"],
                         "matched": [0, 1, 1, 0]})

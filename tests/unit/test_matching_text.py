@@ -23,6 +23,10 @@ def test_small_overlap_and_one_variable_past_the_mark():
     assert "keep the dataset's own labels" in text
     # -0.11 is past 0.1 in size; 0.0999 is not; 0.10 exactly would be (>=)
     assert "2 of 3 matching variables are balanced (|SMD| below 0.1); primary education only (-0.11) stays" in text
+    assert "The difference is 0.11 standard deviations, so a comparison of outcomes that depend on it" in text
+    two = matching_text(RESULTS, Gate(active=False), balance([0.01, -0.112867, 0.2049])).data
+    assert ("primary education only (-0.11), income below EUR 1500 (0.20) stay past that mark. The largest "
+            "difference is 0.20 standard deviations, so a comparison of outcomes that depend on them") in two
 
 
 def test_large_overlap_and_full_balance_say_so_and_nothing_else():
@@ -51,3 +55,27 @@ def test_effect_rules_text_reads_tabel_1_from_the_thresholds(monkeypatch):
                                    "(.01, .06, .14)")
     monkeypatch.setitem(effsize.THRESHOLDS, "between", (0.01, 0.05, 0.15))
     assert effect_rules_text().endswith("between-groups rule (.01, .05, .15)")
+
+
+LEFT_OUT = {"violence_partner": "is a linear combination of the matching variables before it",
+            "psych_problems": "does not vary between the families"}
+
+
+def test_left_out_variables_are_named_with_their_reason_when_the_gate_is_off():
+    text = matching_text(RESULTS, Gate(active=False), balance([0.01, 0.02, 0.03]), left_out=LEFT_OUT).data
+    assert ("The propensity model has to leave out 2 matching variables, since these data cannot estimate its "
+            "weight: partner violence (incidents a year), which is a linear combination of the matching variables "
+            "before it; a parent with psychological problems, which does not vary between the families. R's `glm`, "
+            "which MatchIt uses, reports such a coefficient as NA") in text
+    one = matching_text(RESULTS, Gate(active=False), balance([0.01, 0.02, 0.03]),
+                        left_out={"psych_problems": LEFT_OUT["psych_problems"]}).data
+    assert "has to leave out one matching variable, since" in one
+
+
+def test_left_out_variables_are_only_counted_under_disclosure_control_and_not_beside_a_withheld_table():
+    gate = Gate(active=True, threshold=5)
+    text = matching_text(RESULTS, gate, balance([0.01, 0.02, 0.03]), left_out=LEFT_OUT).data
+    assert "has to leave out 2 matching variables" in text and "(which, and why, is not shown" in text
+    assert "partner violence" not in text and "psychological" not in text and "does not vary" not in text
+    assert "leave out" not in matching_text(RESULTS, gate, None, left_out=LEFT_OUT).data
+    assert "leave out" not in matching_text(RESULTS, Gate(active=False), balance([0.01, 0.02, 0.03]), left_out={}).data

@@ -13,7 +13,7 @@ the usual mark of balance.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from veiligverder.design.samples import DesignError
@@ -57,24 +57,73 @@ def matching_covariates(dataset: Any, measures: Any) -> pd.DataFrame:
     return out.reset_index()[["family_id", "group", *MATCHING_COVARIATES]]
 
 
+#: Why a matching variable is left out of the propensity model (see :func:`propensity_design`).
+NO_VARIATION = "does not vary between the families"
+ALIASED = "is a linear combination of the matching variables before it"
+
+
+def independent_columns(design: np.ndarray, *, tol: float = 1e-11) -> np.ndarray:
+    """Which columns of ``design`` to keep so that it has full column rank: each column in turn is
+    kept unless it is, within ``tol``, a linear combination of the columns kept before it.
+
+    This is R's rule for aliased terms. ``glm.fit`` (R's ``src/library/stats/R/glm.R``) solves each
+    step with the LINPACK QR ``dqrdc2`` (``.Call(C_Cdqrls, ..., min(1e-7, control$epsilon/1000))``,
+    so ``tol`` = 1e-11 at the default ``epsilon`` 1e-8; ``lm.fit`` uses 1e-7). Its limited column
+    pivoting moves a column whose norm, once the earlier columns are projected out, falls below
+    ``tol`` times its own norm behind the others, and ``glm`` reports that coefficient as ``NA``.
+    A loop over columns (a handful), not rows.
+    """
+    x = np.asarray(design, dtype=float)
+    basis = np.zeros((x.shape[0], 0))
+    keep = np.zeros(x.shape[1], dtype=bool)
+    for j in range(x.shape[1]):
+        col, norm = x[:, j], float(np.linalg.norm(x[:, j]))
+        for _ in range(2):  # Gram-Schmidt twice: orthogonal to working precision
+            col = col - basis @ (basis.T @ col)
+        rest = float(np.linalg.norm(col))
+        if norm > 0 and rest > tol * norm:
+            basis = np.column_stack([basis, col / rest])
+            keep[j] = True
+    return keep
+
+
+def propensity_design(covariates: pd.DataFrame) -> tuple[np.ndarray, dict[str, str]]:
+    """The propensity model's design matrix (a constant, then the matching variables it can use) and
+    the matching variables left out, each with the reason in words.
+
+    Missing values are replaced by the column mean. A variable is left out when it does not vary
+    (or is missing everywhere), or when it is a linear combination of the constant and the variables
+    before it, for instance total violence equal to partner violence in a dataset without children:
+    the model then has no unique estimate, and R's ``glm`` (MatchIt's default) reports such a
+    coefficient as ``NA`` and predicts without it (:func:`independent_columns`)."""
+    x = covariates[list(MATCHING_COVARIATES)].astype(float)
+    x = x.fillna(x.mean())
+    varies = (x.std() > 0).to_numpy()
+    left_out = {name: NO_VARIATION for name in x.columns[~varies]}
+    x = x.loc[:, varies]
+    design = np.column_stack([np.ones(len(x)), x.to_numpy()])
+    keep = independent_columns(design)
+    left_out.update({name: ALIASED for name in x.columns[~keep[1:]]})
+    return design[:, keep], {name: left_out[name] for name in MATCHING_COVARIATES if name in left_out}
+
+
 def propensity(covariates: pd.DataFrame, *, treated: str = "VV") -> pd.Series:
     """Logit of the propensity score of being in the ``treated`` group, by logistic regression on the
-    matching variables (missing values replaced by the column mean; constant columns dropped).
+    matching variables that :func:`propensity_design` keeps.
 
     With very few treated families the groups can be perfectly separated; statsmodels then warns
-    and the logits grow large. The matching still runs and its balance table shows how well it
-    worked, so the warning (which would print the library's path into a chapter) is not shown."""
+    and the logits grow large (``exp`` overflows on the way; with two families the residual degrees
+    of freedom are 0 and the scale divides by zero). The matching still runs and its
+    balance table shows how well it worked, so these warnings (which would print the library's
+    path into a chapter) are not shown."""
     import warnings
 
     import statsmodels.api as sm
     from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
-    x = covariates[list(MATCHING_COVARIATES)].astype(float)
-    x = x.fillna(x.mean())
-    x = x.loc[:, x.std() > 0]
+    design, _ = propensity_design(covariates)
     y = (covariates["group"] == treated).astype(float)
-    design = sm.add_constant(x.to_numpy(), has_constant="add")
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", PerfectSeparationWarning)
         warnings.simplefilter("ignore", ConvergenceWarning)
         fit = sm.GLM(y.to_numpy(), design, family=sm.families.Binomial()).fit()
@@ -131,6 +180,7 @@ class Matching:
     pairs: pd.DataFrame        # treated, control family ids and distance
     balance: pd.DataFrame      # covariate, label, smd_before, smd_after
     caliper: float
+    left_out: dict[str, str] = field(default_factory=dict)  # matching variable -> why the propensity model left it out
 
 
 def match_controls(covariates: pd.DataFrame, *, treated: str = "VV", ratio: int = RATIO,
@@ -159,7 +209,7 @@ def match_controls(covariates: pd.DataFrame, *, treated: str = "VV", ratio: int 
                      "smd_after": smd(cov.loc[is_t, name], cov.loc[matched, name], binary=binary)})
     out_pairs = pairs.assign(treated=cov.loc[pairs["treated"], "family_id"].to_numpy(),
                              control=cov.loc[pairs["control"], "family_id"].to_numpy())
-    return Matching(cov, out_pairs, pd.DataFrame(rows), caliper)
+    return Matching(cov, out_pairs, pd.DataFrame(rows), caliper, propensity_design(cov)[1])
 
 
 def overlap_with_labels(matching: Matching, *, label: str = "control") -> dict[str, float]:

@@ -109,10 +109,15 @@ def effect_rules_text() -> str:
             f"({', '.join(bet)})")
 
 
-def matching_text(results: dict, gate, balance: pd.DataFrame | None = None, *, mark: float = 0.1) -> Markdown:
+def matching_text(results: dict, gate, balance: pd.DataFrame | None = None, *, mark: float = 0.1,
+                  left_out: dict[str, str] | None = None) -> Markdown:
     """The sentences after the matching figures, from the gated ``matching.*`` results and the
     balance table: how many controls were chosen, how many the dataset also calls controls (and
-    what that means for the analyses), and which matching variables stay past ``mark`` (|SMD|)."""
+    what that means for the analyses), which matching variables the propensity model had to leave
+    out (``left_out``: name -> reason, :attr:`veiligverder.design.Matching.left_out`) and which stay
+    past ``mark`` (|SMD|). Left-out variables are counted only beside a balance table that is shown,
+    and named (with the reason) only when the gate is off: that a variable does not vary, or adds
+    nothing to the others, is a fact about every family."""
     n = {k.removeprefix("matching."): shown(v, gate) for k, v in results.items()}
     withheld = any(v is None for v in results.values())
     text = (f"The matching selected {n['n_controls']} controls for {n['n_treated']} VV families; "
@@ -124,6 +129,15 @@ def matching_text(results: dict, gate, balance: pd.DataFrame | None = None, *, m
                  "another specific approach of the large study, and among similar families chance decides. "
                  "The analyses of this chapter therefore keep the dataset's own labels; the parameter "
                  "`rematch` runs them on the controls chosen here instead. ")
+    if balance is not None and left_out:
+        which = "one matching variable" if len(left_out) == 1 else f"{len(left_out)} matching variables"
+        text += f"The propensity model has to leave out {which}, since these data cannot estimate its weight"
+        if gate.active:  # which one, and why, says something about every family: not on protected data
+            text += " (which, and why, is not shown on data under disclosure control)"
+        else:
+            text += ": " + "; ".join(f"{design.MATCHING_COVARIATES[k]}, which {why}" for k, why in left_out.items())
+        text += (". R's `glm`, which MatchIt uses, reports such a coefficient as NA in the same way; the "
+                 "balance table still lists every matching variable. ")
     if balance is not None and len(balance):
         after = balance.set_index("label")["smd_after"]
         past = after[after.abs() >= mark]
@@ -132,10 +146,13 @@ def matching_text(results: dict, gate, balance: pd.DataFrame | None = None, *, m
                      "mark), so the chosen controls resemble the VV families on what they were matched on.")
         else:
             named = ", ".join(f"{k} ({labels.fmt_num(v, 2)})" for k, v in past.items())
+            largest = labels.fmt_num(float(past.abs().max()), 2)
+            one = len(past) == 1
             text += (f"After matching {len(after) - len(past)} of {len(after)} matching variables are balanced "
-                     f"(|SMD| below {mark:g}); {named} stays past that mark. A standardised difference of this "
-                     "size is small (about a tenth of a standard deviation), but a comparison of outcomes "
-                     "that depend on it should be read with that imbalance in mind.")
+                     f"(|SMD| below {mark:g}); {named} {'stays' if one else 'stay'} past that mark. "
+                     f"{'The' if one else 'The largest'} difference is {largest} standard deviations, so a "
+                     f"comparison of outcomes that depend on {'it' if one else 'them'} should be read with "
+                     "that imbalance in mind.")
     return _with_why(text.strip(), gate, withheld)
 
 

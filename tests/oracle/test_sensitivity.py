@@ -16,6 +16,7 @@ Sources
 from __future__ import annotations
 
 import types
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -341,3 +342,126 @@ def test_all_waves_table_withholds_models_resting_on_small_cells(twin_measures):
     assert table.loc["violence_partner", "model"] == "MixedLM" and "sensitivity.violence_partner.allwaves.p" in results
     table, results = sensitivity.all_waves_table(twin_measures, ["violence_partner"], withheld=["violence_partner"])
     assert results == {}
+
+
+# --------------------------------------------------------------------------------------------
+# data the model cannot support: 'not estimable' with the reason, never a number
+
+
+def test_an_empty_wave_x_group_cell_is_not_estimable(continuous_effect):
+    """No VV observation at T2 yet (an interim dataset): the T2 x VV coefficient has no data."""
+    interim = continuous_effect[~((continuous_effect["group"] == "VV") & (continuous_effect["wave"] == "T2"))]
+    with pytest.raises(models.NotEstimable, match="^no observation of VV at T2$"):
+        models.fit_all_waves(interim, binary=False)
+
+
+def test_data_too_thin_for_the_mixed_model_are_not_estimable_with_the_reason():
+    """Hand-built from units a (VV) and b (control), measured at every wave, plus units measured once
+    or twice. Degrees of freedom for the two variances (see ``models._check_variances``): within
+    units n - n_units - r_w, between units n_units - (rank X - r_w), where r_w = 4 (the wave and
+    wave x group terms) and rank X = 6.
+
+    - six observations: no more than the six coefficients;
+    - seven (c: VV at T0 only): within 7 - 3 - 4 = 0 (statsmodels returned standard errors of
+      1.2e7 and W = 0.98);
+    - eight (d: control at T0 only): within 8 - 4 - 4 = 0;
+    - nine (c also at T1, changing by as much as a did): within 1, but the fit leaves no residual;
+    - ten (c at T1 changing otherwise, d at T1 too): within 2, between 4 - 2 = 2: estimable,
+      converged, as statsmodels fits it directly;
+    - the 0/1 version of six observations: no more than the GEE's six coefficients."""
+    one_each = pd.DataFrame({"unit_id": ["a", "a", "a", "b", "b", "b"], "group": ["VV"] * 3 + ["control"] * 3,
+                             "wave": list(WAVES) * 2, "value": [1.0, 2.0, 4.0, 2.0, 2.0, 3.0]})
+    seven = pd.concat([one_each, one_each.iloc[[0]].assign(unit_id="c", value=0.0)])
+    eight = pd.concat([seven, one_each.iloc[[3]].assign(unit_id="d", value=1.0)])
+    nine = pd.concat([eight, one_each.iloc[[1]].assign(unit_id="c", value=1.0)])
+    ten = pd.concat([eight, one_each.iloc[[1]].assign(unit_id="c", value=3.0),
+                     one_each.iloc[[4]].assign(unit_id="d", value=1.5)])
+    with pytest.raises(models.NotEstimable, match="^6 observations for the 6 coefficients of the model$"):
+        models.fit_all_waves(one_each, binary=False)
+    for data in (seven, eight):
+        with pytest.raises(models.NotEstimable, match="^too few repeated measurements of the same units"):
+            models.fit_all_waves(data, binary=False)
+    with pytest.raises(models.NotEstimable, match="^the model fits every observation exactly"):
+        models.fit_all_waves(nine, binary=False)
+    fit = models.fit_all_waves(ten, binary=False)
+    with warnings.catch_warnings():  # statsmodels retries another optimiser and notes the boundary
+        warnings.simplefilter("ignore")
+        direct = direct_mixedlm(ten)
+    assert fit["converged"] and direct.converged
+    np.testing.assert_allclose(fit["coefficients"]["estimate"], direct.fe_params.to_numpy(), rtol=1e-8)
+    assert fit["wald"] == pytest.approx(hand_wald(direct.fe_params, direct.cov_params())[0], rel=1e-8)
+    assert fit["wald"] == pytest.approx(4.408, abs=5e-4) and (fit["coefficients"]["se"] < 1.5).all()
+    with pytest.raises(models.NotEstimable, match="^6 observations for the 6 coefficients of the model$"):
+        models.fit_all_waves(one_each.assign(value=[0.0, 1.0, 1.0, 1.0, 0.0, 1.0]), binary=True)
+
+
+def test_too_few_units_for_the_units_variance_is_not_estimable():
+    """Two units, each at every wave, plus nothing else: between-units 2 - (6 - 4) = 0 degrees of
+    freedom, so how much units differ cannot be told from the group difference."""
+    two = pd.DataFrame({"unit_id": ["a"] * 3 + ["b"] * 3 + ["a"] * 3 + ["b"] * 3,
+                        "group": ["VV"] * 3 + ["control"] * 3 + ["VV"] * 3 + ["control"] * 3,
+                        "wave": list(WAVES) * 4, "value": [1.0, 2.0, 4.0, 2.0, 2.0, 3.0, 1.5, 2.5, 3.0, 2.5, 1.0, 3.5]})
+    with pytest.raises(models.NotEstimable, match="^too few units to estimate how much units differ$"):
+        models.fit_all_waves(two, binary=False)
+    with pytest.raises(models.NotEstimable, match="^the outcome has the same value in every observation$"):
+        models.fit_all_waves(two.assign(value=2.0), binary=False)
+
+
+def test_a_binary_outcome_constant_in_a_cell_is_not_estimable(binary_effect):
+    """Every control unit 1 at T0: the cell's logit is infinite; GEE used to run off to estimates
+    near 33 with standard errors near 2e7, and on few units a Wald statistic below zero."""
+    data = binary_effect.copy()
+    data.loc[(data["group"] == "control") & (data["wave"] == "T0"), "value"] = 1.0
+    assert models.uniform_cells(data) == ["control at T0"]
+    with pytest.raises(models.NotEstimable, match="takes one value throughout control at T0"):
+        models.fit_all_waves(data, binary=True)
+    # a continuous outcome constant in a cell is fine: the mixed model has a finite estimate
+    cont = data.assign(value=data["value"] * 3.0 + np.arange(len(data)) % 5 * (data["group"] == "VV"))
+    assert np.isfinite(models.fit_all_waves(cont, binary=False)["wald"])
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_few_units_give_a_finite_nonnegative_wald_or_not_estimable(seed):
+    """Three to six units with random answers, as an odd small site can give: every fit either says
+    why it is not estimable or returns W >= 0 with a p value in [0, 1] (W = |L^-1 b|^2 can not be
+    negative; before, a general solve of a nearly singular V gave W = -0.12)."""
+    rng = np.random.default_rng(seed)
+    rows = [(f"u{u}", "VV" if u % 2 == 0 else "control", w, float(rng.integers(0, 3)))
+            for u in range(int(rng.integers(3, 7))) for w in WAVES if rng.random() < 0.8]
+    data = pd.DataFrame(rows, columns=["unit_id", "group", "wave", "value"])
+    for binary in (False, True):
+        d = data.assign(value=(data["value"] > 0).astype(float)) if binary else data
+        try:
+            fit = models.fit_all_waves(d, binary=binary)
+        except models.NotEstimable as exc:
+            assert str(exc) and "Traceback" not in str(exc)
+            continue
+        except ValueError as exc:  # only the documented one: a group or T0 plus a later wave missing
+            assert "needs both groups and T0 plus a later wave" in str(exc)
+            continue
+        assert fit["wald"] >= 0 and 0 <= fit["p"] <= 1, fit
+        assert np.isfinite(fit["coefficients"][["estimate", "se"]].to_numpy()).all()
+
+
+def test_all_waves_table_says_why_and_withholds_a_uniform_binary_cell_on_protected_data(twin_measures):
+    """The reason reaches the table; with a threshold (real data) a 0/1 outcome that is the same for
+    every unit of a cell is withheld instead, as a group disclosure, and nothing about it is named."""
+    data = sensitivity.all_waves(twin_measures, "parent_trauma")
+    assert models.uniform_cells(data)  # the twin has one: every VV parent at T2 shares the value
+    table, results = sensitivity.all_waves_table(twin_measures, ["parent_trauma"])
+    assert table.loc["parent_trauma", "wave x group"].startswith("not estimable: the outcome takes one value throughout")
+    assert results == {"sensitivity.parent_trauma.allwaves.estimable": 0}
+    table, results = sensitivity.all_waves_table(twin_measures, ["parent_trauma"], threshold=1)
+    assert table.loc["parent_trauma", "model"] == "withheld (disclosure control)" and results == {}
+    assert "throughout" not in table.to_string()
+
+
+def test_a_model_that_does_not_converge_is_not_shown_as_a_result(twin_measures, monkeypatch):
+    """statsmodels gives up (``converged`` False): the table says so instead of printing a test."""
+    real = sensitivity.fit_all_waves
+    monkeypatch.setattr(sensitivity, "fit_all_waves", lambda data, binary: {**real(data, binary=binary),
+                                                                            "converged": False})
+    table, results = sensitivity.all_waves_table(twin_measures, ["violence_partner"])
+    assert table.loc["violence_partner", "wave x group"] == "not estimable: the model's estimation did not converge"
+    assert table.loc["violence_partner", "model"] == "not estimable"
+    assert results == {"sensitivity.violence_partner.allwaves.estimable": 0}

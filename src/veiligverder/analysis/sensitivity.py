@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from veiligverder import design, stats
-from veiligverder.stats.models import fit_all_waves
+from veiligverder.stats.models import NotEstimable, fit_all_waves, uniform_cells
 from veiligverder.analysis.outcomes import OutcomeAnalysis
 from veiligverder.analysis.outcomes import analyse as ungated
 from veiligverder.contract.labels import reader_table
@@ -57,7 +57,9 @@ def all_waves_table(measures, outcomes: list[str], *, withheld: Container[str] =
     Outcomes in ``withheld`` (those whose two-wave analysis the disclosure gate withholds, since the
     model rests on the same units) get a row that says so and no result ids; so do outcomes in
     which a group has 1 to ``threshold`` - 1 units at some wave (on real data the chapter passes
-    the disclosure threshold: the model's wave x group terms would rest on them).
+    the disclosure threshold: the model's wave x group terms would rest on them), and 0/1 outcomes
+    with a wave x group cell in which everyone has the same value (group disclosure). A model the
+    data cannot support is 'not estimable', with the reason (:class:`~veiligverder.stats.models.NotEstimable`).
     The two-wave comparison uses the build's ``follow_up_rule`` (the rule chapter 5 reports), which
     the column header names. Returns the table (cells that do not apply read '–') and result ids
     ``sensitivity.<outcome>.allwaves.<p|wald|n_units|n_obs>``.
@@ -68,12 +70,17 @@ def all_waves_table(measures, outcomes: list[str], *, withheld: Container[str] =
         kind = design.OUTCOMES[outcome]["kind"]
         data = all_waves(measures, outcome)
         cell_n = data.groupby(["group", "wave"])["unit_id"].nunique()
-        if outcome in withheld or (threshold is not None and ((cell_n >= 1) & (cell_n < threshold)).any()):
+        small = threshold is not None and ((cell_n >= 1) & (cell_n < threshold)).any()
+        # a 0/1 outcome that is the same for everyone in a cell: a group disclosure on protected data
+        uniform = threshold is not None and kind == "binary" and bool(uniform_cells(data))
+        if outcome in withheld or small or uniform:
             rows.append({"outcome": outcome, "model": "withheld (disclosure control)", "units": "–",
                          "observations": "–", "wave x group": "–"})
             continue
         try:
             fit = fit_all_waves(data, binary=kind == "binary")
+            if not fit["converged"]:  # the best statsmodels found is no estimate to report
+                raise NotEstimable("the model's estimation did not converge")
         except (ValueError, np.linalg.LinAlgError) as exc:  # too few units or a singular design
             rows.append({"outcome": outcome, "model": "not estimable", "units": data["unit_id"].nunique(),
                          "observations": len(data), "wave x group": _not_estimable(exc)})
@@ -97,6 +104,8 @@ def all_waves_table(measures, outcomes: list[str], *, withheld: Container[str] =
 
 def _not_estimable(exc: Exception) -> str:
     """Why a model could not be fitted, in words for the table (not the library's message)."""
+    if isinstance(exc, NotEstimable):
+        return f"not estimable: {exc}"
     if isinstance(exc, np.linalg.LinAlgError):
         return "not estimable: the design matrix is singular"
     return "not estimable: too few units"

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from support.builds import run_cli
+from support.builds import run_cli, stderr_outputs
 from veiligverder import paths
 
 pytestmark = pytest.mark.e2e
@@ -109,6 +109,16 @@ def test_every_contract_id_on_the_default_data(default_results):
     assert [i for i in ids if i not in default_results] == []
     # on the twin every one of them is computable
     assert [i for i in ids if default_results[i] is None] == []
+
+
+def test_no_chapter_writes_to_stderr_on_the_default_data(default_build):
+    """No warning or error of a library reaches a chapter (and so the book)."""
+    assert stderr_outputs(default_build) == {}
+
+
+def test_no_chapter_writes_to_stderr_on_the_odd_dataset(other_build):
+    """Nor on the odd dataset: one VV family, without children, T1 follow-up, licensed keys."""
+    assert stderr_outputs(other_build[1]) == {}
 
 
 def test_other_dataset_counts_follow_the_data(other_build):

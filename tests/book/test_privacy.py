@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from support.builds import run_cli
+from support.builds import run_cli, stderr_outputs
 
 from support.datasets import contract_frames, write_tables
 
@@ -100,6 +100,12 @@ def test_no_row_level_value_reaches_the_outputs(attack_build):
     assert hits == {}, f"row-level values in the outputs: {hits}"
     after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(data.iterdir())}
     assert after == before  # the build never touches its input
+
+
+def test_no_chapter_writes_to_stderr_on_the_attack_data(attack_build):
+    """A library warning printed into a chapter carries the builder's paths and says nothing a reader
+    can use; the small-group copy (three VV families, one extreme) must not set one off."""
+    assert stderr_outputs(attack_build[1]) == {}
 
 
 def test_no_row_level_copy_of_real_data_stays_in_the_build_folder(attack_build):

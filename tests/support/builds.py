@@ -66,3 +66,22 @@ def licensed_keys(folder: Path) -> Path:
 #: every chapter that uses them (test_params_reach).
 OTHER_BUILD_RULE = "T1"
 OTHER_BUILD_KEYS = "licensed_keys"  # the folder's name; the banner shows only this, never the full path
+
+
+def stderr_outputs(out: Path) -> dict[str, list[str]]:
+    """What the executed chapters of a build wrote to stderr or raised, per notebook (first lines).
+
+    A library warning (statsmodels' rank-deficient design, numpy's overflow in ``exp``) is printed
+    into the chapter and from there into the book, with the builder's paths; a chapter must say in
+    words what the data did not allow instead."""
+    import json
+
+    found: dict[str, list[str]] = {}
+    for notebook in sorted((Path(out) / "notebooks").glob("*.ipynb")):
+        for cell in json.loads(notebook.read_text())["cells"]:
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                    found.setdefault(notebook.stem, []).append("".join(output["text"])[:200])
+                elif output.get("output_type") == "error":
+                    found.setdefault(notebook.stem, []).append(f"{output.get('ename')}: {output.get('evalue')}"[:200])
+    return found

@@ -42,3 +42,22 @@ def test_without_parameters_only_the_note_and_the_source_paths_change():
     expected["metadata"]["papermill"] = {"parameters": {}}  # input_path (a folder of the builder) dropped
     expected["cells"][0]["source"] = WITHHELD_NOTE
     assert json.loads(for_readers(raw)) == expected
+
+
+def test_stderr_outputs_finds_warnings_and_errors_and_nothing_else(tmp_path):
+    """The helper behind the build tests 'no chapter writes to stderr' (tests/support/builds.py)."""
+    from support.builds import stderr_outputs
+
+    (tmp_path / "notebooks").mkdir()
+    clean = json.loads(executed({"seed": 1}, "42"))
+    (tmp_path / "notebooks" / "clean.ipynb").write_text(json.dumps(clean))
+    noisy = json.loads(executed({"seed": 1}, "42"))
+    noisy["cells"][1]["outputs"] += [
+        {"output_type": "stream", "name": "stdout", "text": ["printed, not a warning\n"]},
+        {"output_type": "stream", "name": "stderr", "text": ["/x/statsmodels/glm.py:1486: SingularMatrixWarning: ",
+                                                               "The design matrix is rank-deficient.\n"]},
+        {"output_type": "error", "ename": "ZeroDivisionError", "evalue": "division by zero", "traceback": []}]
+    (tmp_path / "notebooks" / "noisy.ipynb").write_text(json.dumps(noisy))
+    assert stderr_outputs(tmp_path) == {"noisy": [
+        "/x/statsmodels/glm.py:1486: SingularMatrixWarning: The design matrix is rank-deficient.\n",
+        "ZeroDivisionError: division by zero"]}

@@ -333,12 +333,22 @@ def test_all_waves_table_on_the_twin(twin_measures):
 
 
 def test_all_waves_table_withholds_models_resting_on_small_cells(twin_measures):
-    """On real data a wave x group cell of fewer units than the threshold withholds the model."""
+    """On real data a wave x group cell of fewer units than the threshold withholds the model. The
+    outcome's values are made distinct, so that only the size of the cells counts: then the group
+    disclosure rule (``dominated``: all but fewer than t units share a value, the test after the
+    next) withholds a cell of exactly t units too (t - 1 others), and the model is shown from a
+    threshold of one less than the smallest cell."""
+    parents = twin_measures.parents.copy()
+    parents["violence_partner"] += np.arange(len(parents)) * 1e-3
+    twin_measures = types.SimpleNamespace(parents=parents, children=twin_measures.children,
+                                          families=twin_measures.families)
     data = sensitivity.all_waves(twin_measures, "violence_partner")
     smallest = int(data.groupby(["group", "wave"])["unit_id"].nunique().min())
     table, results = sensitivity.all_waves_table(twin_measures, ["violence_partner"], threshold=smallest + 1)
     assert table.loc["violence_partner", "model"] == "withheld (disclosure control)" and results == {}
     table, results = sensitivity.all_waves_table(twin_measures, ["violence_partner"], threshold=smallest)
+    assert table.loc["violence_partner", "model"] == "withheld (disclosure control)" and results == {}
+    table, results = sensitivity.all_waves_table(twin_measures, ["violence_partner"], threshold=smallest - 1)
     assert table.loc["violence_partner", "model"] == "MixedLM" and "sensitivity.violence_partner.allwaves.p" in results
     table, results = sensitivity.all_waves_table(twin_measures, ["violence_partner"], withheld=["violence_partner"])
     assert results == {}
@@ -465,3 +475,20 @@ def test_a_model_that_does_not_converge_is_not_shown_as_a_result(twin_measures, 
     assert table.loc["violence_partner", "wave x group"] == "not estimable: the model's estimation did not converge"
     assert table.loc["violence_partner", "model"] == "not estimable"
     assert results == {"sensitivity.violence_partner.allwaves.estimable": 0}
+
+
+def test_all_waves_table_withholds_a_model_with_a_cell_dominated_by_one_value(twin_measures):
+    """Group disclosure (appendix *Disclosure control*, rule 3): VV parents at T1 all answer 0 but
+    two. With threshold 5 the model is withheld (its cell mean would tell each parent's answer);
+    with threshold 2 two differing units are enough and the model is shown."""
+    parents = twin_measures.parents.copy()
+    cell = (parents["group"] == "VV") & (parents["wave"] == "T1") & parents["violence_partner"].notna()
+    keep = parents.index[cell][:2]
+    parents.loc[cell & ~parents.index.isin(keep), "violence_partner"] = 0.0
+    parents.loc[keep, "violence_partner"] = [3.0, 7.0]
+    measures = types.SimpleNamespace(parents=parents, children=twin_measures.children,
+                                     families=twin_measures.families)
+    table, results = sensitivity.all_waves_table(measures, ["violence_partner"], threshold=5)
+    assert table.loc["violence_partner", "model"] == "withheld (disclosure control)" and results == {}
+    table, results = sensitivity.all_waves_table(measures, ["violence_partner"], threshold=2)
+    assert table.loc["violence_partner", "model"] == "MixedLM" and "sensitivity.violence_partner.allwaves.p" in results

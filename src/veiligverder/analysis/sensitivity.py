@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from veiligverder import design, stats
-from veiligverder.stats.models import NotEstimable, fit_all_waves, uniform_cells
+from veiligverder.stats.models import NotEstimable, fit_all_waves
+from veiligverder.analysis.disclosure import dominated
 from veiligverder.analysis.outcomes import OutcomeAnalysis
 from veiligverder.analysis.outcomes import analyse as ungated
 from veiligverder.contract.labels import reader_table
@@ -57,8 +58,10 @@ def all_waves_table(measures, outcomes: list[str], *, withheld: Container[str] =
     Outcomes in ``withheld`` (those whose two-wave analysis the disclosure gate withholds, since the
     model rests on the same units) get a row that says so and no result ids; so do outcomes in
     which a group has 1 to ``threshold`` - 1 units at some wave (on real data the chapter passes
-    the disclosure threshold: the model's wave x group terms would rest on them), and 0/1 outcomes
-    with a wave x group cell in which everyone has the same value (group disclosure). A model the
+    the disclosure threshold: the model's wave x group terms would rest on them), and outcomes with a
+    wave x group cell in which all units, or all but fewer than ``threshold``, share one value (group
+    disclosure, :func:`~veiligverder.analysis.disclosure.dominated`; for a 0/1 outcome a cell all 0
+    or all 1 also has no finite logistic estimate). A model the
     data cannot support is 'not estimable', with the reason (:class:`~veiligverder.stats.models.NotEstimable`).
     The two-wave comparison uses the build's ``follow_up_rule`` (the rule chapter 5 reports), which
     the column header names. Returns the table (cells that do not apply read '–') and result ids
@@ -71,9 +74,11 @@ def all_waves_table(measures, outcomes: list[str], *, withheld: Container[str] =
         data = all_waves(measures, outcome)
         cell_n = data.groupby(["group", "wave"])["unit_id"].nunique()
         small = threshold is not None and ((cell_n >= 1) & (cell_n < threshold)).any()
-        # a 0/1 outcome that is the same for everyone in a cell: a group disclosure on protected data
-        uniform = threshold is not None and kind == "binary" and bool(uniform_cells(data))
-        if outcome in withheld or small or uniform:
+        # a cell in which all, or all but fewer than threshold, units share one value: the model's
+        # cell estimate would disclose it (group disclosure), so its test is withheld too
+        shared = threshold is not None and bool(
+            data.groupby(["group", "wave"])["value"].agg(lambda v: dominated(v, threshold=threshold)).any())
+        if outcome in withheld or small or shared:
             rows.append({"outcome": outcome, "model": "withheld (disclosure control)", "units": "–",
                          "observations": "–", "wave x group": "–"})
             continue

@@ -85,7 +85,7 @@ def all_waves_table(measures, outcomes: list[str], *, withheld: Container[str] =
         try:
             fit = fit_all_waves(data, binary=kind == "binary")
             if not fit["converged"]:  # the best statsmodels found is no estimate to report
-                raise NotEstimable("the model's estimation did not converge")
+                raise NotEstimable("the fit did not converge")
         except (ValueError, np.linalg.LinAlgError) as exc:  # too few units or a singular design
             rows.append({"outcome": outcome, "model": "not estimable", "units": data["unit_id"].nunique(),
                          "observations": len(data), "wave x group": _not_estimable(exc)})

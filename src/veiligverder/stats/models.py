@@ -28,8 +28,7 @@ def _interaction_wald(params: pd.Series, cov: pd.DataFrame) -> tuple[float, int,
     try:
         chol = np.linalg.cholesky(cov.loc[terms, terms].to_numpy())
     except np.linalg.LinAlgError:
-        raise NotEstimable("the covariance of the wave x group terms is singular (too few units for the "
-                           "model)") from None
+        raise NotEstimable("no usable covariance of the wave x group terms (too few units)") from None
     z = solve_triangular(chol, params[terms].to_numpy(), lower=True)
     stat = float(z @ z)
     return stat, len(terms), float(sps.chi2.sf(stat, len(terms)))
@@ -64,8 +63,8 @@ def _check_cells(data: pd.DataFrame, *, binary: bool) -> None:
     if len(data) <= coefficients:
         raise NotEstimable(f"{len(data)} observations for the {coefficients} coefficients of the model")
     if binary and (uniform := uniform_cells(data)):
-        raise NotEstimable(f"the outcome takes one value throughout {', '.join(uniform)}, so the logistic "
-                           "model has no finite estimate")
+        # the reader's table explains why that leaves the logistic model without a finite estimate
+        raise NotEstimable(f"the same value for every unit of {', '.join(uniform)}")
 
 
 def _check_variances(exog: np.ndarray, units: pd.Series, value: pd.Series) -> None:
@@ -86,8 +85,7 @@ def _check_variances(exog: np.ndarray, units: pd.Series, value: pd.Series) -> No
     within = len(x) - n_units - rank_within
     between = n_units - (int(np.linalg.matrix_rank(x.to_numpy())) - rank_within)
     if within < 1:
-        raise NotEstimable("too few repeated measurements of the same units to tell change from "
-                           "differences between units")
+        raise NotEstimable("too few repeated measurements of the same units")
     if between < 1:
         raise NotEstimable("too few units to estimate how much units differ")
 
@@ -97,7 +95,7 @@ def _check_covariance(cov: pd.DataFrame) -> None:
     what few units allow can return one that is not (a negative variance)."""
     v = cov.to_numpy()
     if not np.isfinite(v).all() or (np.diag(v) <= 0).any():
-        raise NotEstimable("the model's standard errors cannot be computed (too few units for the model)")
+        raise NotEstimable("no usable standard errors (too few units)")
 
 
 def fit_all_waves(data: pd.DataFrame, *, binary: bool) -> dict:
@@ -148,12 +146,11 @@ def fit_all_waves(data: pd.DataFrame, *, binary: bool) -> dict:
                 _check_variances(model.exog, data["unit_id"], data["value"])
                 fit = model.fit(reml=True)
                 if not fit.scale > 1e-6 * data["value"].var():  # residual SD under 0.1 % of the SD: a fit to rounding
-                    raise NotEstimable("the model fits every observation exactly: no variation within "
-                                       "units is left")
+                    raise NotEstimable("an exact fit, with no variation left within units")
                 converged = bool(fit.converged)
                 name = "MixedLM"
         except np.linalg.LinAlgError:
-            raise NotEstimable("the fit meets a singular matrix (too few units for the model)") from None
+            raise NotEstimable("a singular matrix in the fit (too few units)") from None
     params = fit.params.drop(labels=[p for p in fit.params.index if p == "Group Var"], errors="ignore")
     cov = fit.cov_params().loc[params.index, params.index]
     _check_covariance(cov)

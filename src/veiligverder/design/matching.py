@@ -116,18 +116,23 @@ def propensity(covariates: pd.DataFrame, *, treated: str = "VV") -> pd.Series:
     of freedom are 0 and the scale divides by zero). The matching still runs and its
     balance table shows how well it worked, so these warnings (which would print the library's
     path into a chapter) are not shown."""
+    return _propensity_fit(covariates, treated)[0]
+
+
+def _propensity_fit(covariates: pd.DataFrame, treated: str) -> tuple[pd.Series, dict[str, str]]:
+    """:func:`propensity` and the matching variables its model left out (:func:`propensity_design`)."""
     import warnings
 
     import statsmodels.api as sm
     from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
-    design, _ = propensity_design(covariates)
+    design, left_out = propensity_design(covariates)
     y = (covariates["group"] == treated).astype(float)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", PerfectSeparationWarning)
         warnings.simplefilter("ignore", ConvergenceWarning)
         fit = sm.GLM(y.to_numpy(), design, family=sm.families.Binomial()).fit()
-    return pd.Series(design @ fit.params, index=covariates.index, name="logit_ps")
+    return pd.Series(design @ fit.params, index=covariates.index, name="logit_ps"), left_out
 
 
 def nearest_neighbour(score: pd.Series, treated: pd.Series, *, ratio: int = RATIO, caliper: float,
@@ -196,7 +201,7 @@ def match_controls(covariates: pd.DataFrame, *, treated: str = "VV", ratio: int 
     if is_t.sum() == 0 or (~is_t).sum() == 0:
         raise DesignError(f"matching needs families in group {treated!r} and candidates outside it; "
                           f"groups present: {sorted(cov['group'].astype(str).unique())}")
-    logit = propensity(cov, treated=treated)
+    logit, left_out = _propensity_fit(cov, treated)
     caliper = caliper_sd * float(logit.std(ddof=1))
     pairs = nearest_neighbour(logit, is_t, ratio=ratio, caliper=caliper, seed=seed)
     matched = cov.index.isin(pairs["control"])
@@ -209,7 +214,7 @@ def match_controls(covariates: pd.DataFrame, *, treated: str = "VV", ratio: int 
                      "smd_after": smd(cov.loc[is_t, name], cov.loc[matched, name], binary=binary)})
     out_pairs = pairs.assign(treated=cov.loc[pairs["treated"], "family_id"].to_numpy(),
                              control=cov.loc[pairs["control"], "family_id"].to_numpy())
-    return Matching(cov, out_pairs, pd.DataFrame(rows), caliper, propensity_design(cov)[1])
+    return Matching(cov, out_pairs, pd.DataFrame(rows), caliper, left_out)
 
 
 def overlap_with_labels(matching: Matching, *, label: str = "control") -> dict[str, float]:

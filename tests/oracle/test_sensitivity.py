@@ -216,6 +216,9 @@ def test_categorical_group_with_an_unused_level_fits_as_plain_labels(continuous_
 
 
 def test_fit_all_waves_needs_both_groups_and_a_later_wave(continuous_effect):
+    with pytest.raises(models.NotEstimable, match="^needs both groups and T0 plus a later wave; the data have VV at T0 "
+                                                  "and T1 and T2$"):
+        models.fit_all_waves(continuous_effect[continuous_effect["group"] == "VV"], binary=False)
     with pytest.raises(ValueError, match="both groups"):
         models.fit_all_waves(continuous_effect[continuous_effect["group"] == "VV"], binary=False)
     with pytest.raises(ValueError, match="T0 plus a later wave"):
@@ -492,3 +495,11 @@ def test_all_waves_table_withholds_a_model_with_a_cell_dominated_by_one_value(tw
     assert table.loc["violence_partner", "model"] == "withheld (disclosure control)" and results == {}
     table, results = sensitivity.all_waves_table(measures, ["violence_partner"], threshold=2)
     assert table.loc["violence_partner", "model"] == "MixedLM" and "sensitivity.violence_partner.allwaves.p" in results
+
+
+def test_all_waves_table_takes_only_continuous_and_binary_outcomes(twin_measures):
+    """A category (violence_category) or a grade asked at follow-up only (help_grade) has no
+    all-waves model: asking for one is a mistake named as such, not a row saying 'too few units'."""
+    for outcome, kind in (("violence_category", "category"), ("help_grade", "between")):
+        with pytest.raises(ValueError, match=f"^'{outcome}' is a {kind} outcome; the all-waves models take"):
+            sensitivity.all_waves_table(twin_measures, ["violence_partner", outcome])

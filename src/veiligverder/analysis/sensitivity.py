@@ -71,6 +71,9 @@ def all_waves_table(measures, outcomes: list[str], *, withheld: Container[str] =
     two_wave_column = f"two-wave ANOVA ({follow_up_rule}), group x time"
     for outcome in outcomes:
         kind = design.OUTCOMES[outcome]["kind"]
+        if kind not in ("continuous", "binary"):  # a category, or a grade asked at follow-up only
+            raise ValueError(f"{outcome!r} is a {kind} outcome; the all-waves models take continuous and "
+                             "0/1 outcomes measured at T0 and later")
         data = all_waves(measures, outcome)
         cell_n = data.groupby(["group", "wave"])["unit_id"].nunique()
         small = threshold is not None and ((cell_n >= 1) & (cell_n < threshold)).any()

@@ -109,10 +109,9 @@ def fit_all_waves(data: pd.DataFrame, *, binary: bool) -> dict:
 
     Raises
     ------
-    ValueError
-        Without both groups, or without T0 and a later wave.
     NotEstimable
-        (a ValueError) When the data leave the model without a unique, finite estimate or without a
+        (a ValueError) Without both groups, or without T0 and a later wave; and when the data leave
+        the model without a unique, finite estimate or without a
         usable covariance of the estimates: an empty wave x group cell, no more observations than
         coefficients, a 0/1 outcome constant within a cell, too little data for the mixed model's
         two variances or a fit that leaves no residual, a singular or indefinite covariance.
@@ -130,8 +129,9 @@ def fit_all_waves(data: pd.DataFrame, *, binary: bool) -> dict:
     data = data.sort_values(["unit_id", "wave"]).reset_index(drop=True)
     present = {"group": set(data["group"]), "wave": set(data["wave"])}
     if not set(GROUPS) <= present["group"] or BASELINE_WAVE not in present["wave"] or len(present["wave"]) < 2:
-        raise ValueError(f"needs both groups and T0 plus a later wave; the data have groups "
-                         f"{sorted(present['group'])} and waves {sorted(present['wave'])}")
+        have = " and ".join(sorted(present["group"])) or "no group"
+        raise NotEstimable(f"needs both groups and T0 plus a later wave; the data have {have} at "
+                           f"{' and '.join(sorted(present['wave'])) or 'no wave'}")
     _check_cells(data, binary=binary)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -75,13 +75,12 @@ def all_waves_table(measures, outcomes: list[str], *, withheld: Container[str] =
             raise ValueError(f"{outcome!r} is a {kind} outcome; the all-waves models take continuous and "
                              "0/1 outcomes measured at T0 and later")
         data = all_waves(measures, outcome)
-        cell_n = data.groupby(["group", "wave"])["unit_id"].nunique()
-        small = threshold is not None and ((cell_n >= 1) & (cell_n < threshold)).any()
-        # a cell in which all, or all but fewer than threshold, units share one value: the model's
-        # cell estimate would disclose it (group disclosure), so its test is withheld too
+        # a wave x group cell in which all units but fewer than threshold share one value: the
+        # model's cell estimate would disclose it (group disclosure). A cell of 1 to threshold - 1
+        # units is one of them (n - 1 others, fewer than threshold), so one rule covers both.
         shared = threshold is not None and bool(
             data.groupby(["group", "wave"])["value"].agg(lambda v: dominated(v, threshold=threshold)).any())
-        if outcome in withheld or small or shared:
+        if outcome in withheld or shared:
             rows.append({"outcome": outcome, "model": "withheld (disclosure control)", "units": "–",
                          "observations": "–", "wave x group": "–"})
             continue
